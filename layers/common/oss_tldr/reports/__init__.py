@@ -1,0 +1,1 @@
+"""The report engine: windows, GitHub fetch, summaries, the shared single-flight cache."""

