@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Each capability keeps its fixtures in its own plugin module.
+pytest_plugins = ["fixtures_identity", "fixtures_reports"]
 _STATE = Path(tempfile.mkdtemp(prefix="oss-tldr-test-"))
 
 # Set before the layer is imported: settings are read once per process.
@@ -99,3 +101,32 @@ def load_event(name: str, **overrides: Any) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
     event.update(overrides)
     return event
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Set environment variables for one test and re-read the settings; restored afterwards."""
+    from oss_tldr.settings import reset_settings_cache
+
+    def set_env(**values: str | None) -> None:
+        for key, value in values.items():
+            if value is None:
+                monkeypatch.delenv(key, raising=False)
+            else:
+                monkeypatch.setenv(key, value)
+        reset_settings_cache()
+
+    yield set_env
+    monkeypatch.undo()
+    reset_settings_cache()
+
+
+@pytest.fixture
+def fake_github(settings_env):
+    """A fake GitHub (API and OAuth host) on 127.0.0.1; GITHUB_API_URL/GITHUB_WEB_URL point at it."""
+    from fakes.github import FakeGitHub
+
+    fake = FakeGitHub.start()
+    settings_env(GITHUB_API_URL=fake.url, GITHUB_WEB_URL=fake.url)
+    yield fake
+    fake.stop()

@@ -1,0 +1,295 @@
+"""A fake GitHub served over real HTTP on 127.0.0.1, for the REST API and the OAuth host alike.
+
+It keeps state (users and their tokens, repositories and who may see them, issues and pull requests),
+serves realistic payloads, counts every request, and can be told to fail. Capability modules register
+their routes on it (``tests/fakes/github_*.py``); the core here serves ``GET /repos/{owner}/{repo}``.
+
+    fake = FakeGitHub.start()
+    fake.add_user(login="octocat", token="gho_fake_octocat")
+    fake.add_repo("octo/hello", private=True, visible_to={"gho_fake_octocat"})
+    fake.fail("GET", r"^/repos/", status=500, times=1)
+    fake.count("GET", r"^/search/issues")      # requests seen so far
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+RouteHandler = Callable[["FakeGitHub", "FakeRequest"], tuple[int, Any, dict[str, str]] | tuple[int, Any]]
+
+
+@dataclass
+class FakeRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    match: re.Match[str]
+
+    @property
+    def token(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        for prefix in ("Bearer ", "token "):
+            if auth.startswith(prefix):
+                return auth[len(prefix) :]
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        ctype = self.headers.get("content-type", "")
+        if "json" in ctype:
+            return {k: str(v) for k, v in (self.json() or {}).items()}
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
+
+@dataclass
+class Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+    times: int
+
+
+@dataclass
+class FakeUser:
+    id: int
+    login: str
+    token: str
+    name: str | None = None
+    email: str | None = None
+    type: str = "User"
+
+    def payload(self, base: str) -> dict[str, Any]:
+        return {
+            "login": self.login,
+            "id": self.id,
+            "node_id": f"U_{self.id}",
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{self.id}?v=4",
+            "html_url": f"https://github.com/{self.login}",
+            "url": f"{base}/users/{self.login}",
+            "type": self.type,
+            "site_admin": False,
+            "name": self.name,
+            "email": self.email,
+        }
+
+
+@dataclass
+class FakeRepo:
+    id: int
+    full_name: str
+    private: bool = False
+    visible_to: set[str] = field(default_factory=set)  # tokens that can see a private repo
+    description: str | None = "A repository"
+    language: str | None = "Python"
+    stargazers_count: int = 42
+    fork: bool = False
+    archived: bool = False
+    owner_type: str = "Organization"
+    items: list[dict[str, Any]] = field(default_factory=list)  # issues and pull requests (search shape)
+
+    def visible(self, token: str | None) -> bool:
+        return not self.private or (token is not None and token in self.visible_to)
+
+    def payload(self) -> dict[str, Any]:
+        owner, name = self.full_name.split("/")
+        return {
+            "id": self.id,
+            "node_id": f"R_{self.id}",
+            "name": name,
+            "full_name": self.full_name,
+            "private": self.private,
+            "owner": {
+                "login": owner,
+                "id": 1000 + self.id,
+                "type": self.owner_type,
+                "avatar_url": f"https://avatars.githubusercontent.com/u/{1000 + self.id}?v=4",
+                "html_url": f"https://github.com/{owner}",
+            },
+            "html_url": f"https://github.com/{self.full_name}",
+            "description": self.description,
+            "fork": self.fork,
+            "archived": self.archived,
+            "language": self.language,
+            "stargazers_count": self.stargazers_count,
+            "watchers_count": self.stargazers_count,
+            "forks_count": 3,
+            "open_issues_count": len([i for i in self.items if i.get("state") == "open"]),
+            "default_branch": "main",
+            "visibility": "private" if self.private else "public",
+            "created_at": "2020-01-01T00:00:00Z",
+            "updated_at": "2026-11-20T10:00:00Z",
+            "pushed_at": "2026-11-20T10:00:00Z",
+        }
+
+
+class FakeGitHub:
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], RouteHandler]] = []
+        self._failures: list[Failure] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(100)
+        self.requests: list[
+            tuple[str, str, dict[str, str], dict[str, str]]
+        ] = []  # method, path, query, headers
+        self.users: dict[str, FakeUser] = {}  # token -> user
+        self.repos: dict[str, FakeRepo] = {}  # lower-case full_name -> repo
+        self.state: dict[str, Any] = {}  # free space for capability modules
+        self.rate_limit_remaining = 4999
+        self.server: ThreadingHTTPServer | None = None
+        self.route("GET", r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)$")(_get_repo)
+
+    # --- lifecycle ------------------------------------------------------------------------
+    @classmethod
+    def start(cls) -> FakeGitHub:
+        fake = cls()
+        fake._register_capabilities()
+        handler = type("Handler", (_Handler,), {"fake": fake})
+        fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        fake.server.daemon_threads = True
+        threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+        return fake
+
+    def _register_capabilities(self) -> None:
+        import importlib
+        import pkgutil
+
+        import fakes
+
+        for info in pkgutil.iter_modules(fakes.__path__):
+            if info.name.startswith("github_"):
+                module = importlib.import_module(f"fakes.{info.name}")
+                module.register(self)
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    # --- configuration --------------------------------------------------------------------
+    def route(self, method: str, pattern: str) -> Callable[[RouteHandler], RouteHandler]:
+        def register(fn: RouteHandler) -> RouteHandler:
+            self._routes.append((method, re.compile(pattern), fn))
+            return fn
+
+        return register
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add_user(self, login: str, token: str, *, id: int | None = None, **extra: Any) -> FakeUser:
+        user = FakeUser(id=id or self.next_id(), login=login, token=token, **extra)
+        self.users[token] = user
+        return user
+
+    def add_repo(self, full_name: str, **extra: Any) -> FakeRepo:
+        repo = FakeRepo(id=self.next_id(), full_name=full_name, **extra)
+        self.repos[full_name.lower()] = repo
+        return repo
+
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        *,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` matching requests answer ``status`` instead of being served."""
+        body = body if body is not None else {"message": f"fake failure {status}"}
+        self._failures.append(Failure(method, re.compile(pattern), status, body, headers or {}, times))
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def count(self, method: str | None = None, pattern: str | None = None) -> int:
+        regex = re.compile(pattern) if pattern else None
+        with self._lock:
+            return sum(
+                1
+                for m, p, _, _ in self.requests
+                if (method is None or m == method) and (regex is None or regex.search(p))
+            )
+
+    # --- serving --------------------------------------------------------------------------
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        split = urlsplit(raw_path)
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        with self._lock:
+            self.requests.append((method, split.path, query, headers))
+            for failure in self._failures:
+                if failure.times > 0 and failure.method == method and failure.pattern.search(split.path):
+                    failure.times -= 1
+                    return failure.status, failure.body, failure.headers
+        for m, pattern, fn in self._routes:
+            match = pattern.match(split.path)
+            if m == method and match:
+                result = fn(self, FakeRequest(method, split.path, query, headers, body, match))
+                status, payload = result[0], result[1]
+                extra = result[2] if len(result) > 2 else {}  # type: ignore[misc]
+                return status, payload, dict(extra)
+        return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+
+
+def _get_repo(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any]:
+    repo = fake.repos.get(f"{req.match['owner']}/{req.match['repo']}".lower())
+    if repo is None or not repo.visible(req.token):
+        return 404, {
+            "message": "Not Found",
+            "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository",
+        }
+    return 200, repo.payload()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeGitHub
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, payload, extra = self.fake.handle(self.command, self.path, headers, body)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("x-ratelimit-limit", "5000")
+        self.send_header(
+            "x-ratelimit-remaining", extra.pop("x-ratelimit-remaining", str(self.fake.rate_limit_remaining))
+        )
+        reset = int((dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).timestamp())
+        self.send_header("x-ratelimit-reset", extra.pop("x-ratelimit-reset", str(reset)))
+        for key, value in extra.items():
+            self.send_header(key, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

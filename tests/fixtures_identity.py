@@ -1,0 +1,1 @@
+"""Pytest fixtures for the identity capability (loaded by tests/conftest.py)."""

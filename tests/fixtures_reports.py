@@ -1,0 +1,1 @@
+"""Pytest fixtures for the reports capability (loaded by tests/conftest.py)."""
