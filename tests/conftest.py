@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each capability keeps its fixtures in its own plugin module.
-pytest_plugins = ["fixtures_identity", "fixtures_reports"]
+pytest_plugins = ["fixtures_identity", "fixtures_content", "fixtures_reports"]
 _STATE = Path(tempfile.mkdtemp(prefix="oss-tldr-test-"))
 
 # Set before the layer is imported: settings are read once per process.

@@ -1,0 +1,1 @@
+"""Pytest fixtures for report content: the fake OpenAI and seeded GitHub activity (loaded by conftest)."""
