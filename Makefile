@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 SAM_PYENV := 3.11.7:3.12.1:3.13.0
 
 export PYTHONPATH := $(CURDIR)
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install dev test lint format validate build deploy invoke report bench migrate clean
 
