@@ -16,7 +16,7 @@ SAM_PYENV := 3.11.7:3.12.1:3.13.0
 export PYTHONPATH := $(CURDIR)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test lint format validate build deploy invoke report bench migrate clean
+.PHONY: help install dev test lint format validate build deploy invoke report bench migrate openapi clean
 
 help:
 	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
@@ -77,3 +77,6 @@ bench: migrate
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+openapi: $(STAMP)
+	$(BIN)/python -m tools.openapi

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -131,16 +132,16 @@ def find_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict
 
 
 _import_lock = threading.Lock()
-_handlers: dict[str, Handler] = {}
+_modules: dict[str, ModuleType] = {}
 
 
-def load_handler(logical_id: str, template: dict[str, Any] | None = None) -> Handler:
-    """Import a function's handler module once (like a warm Lambda container) and return the handler."""
+def load_module(logical_id: str, template: dict[str, Any] | None = None) -> ModuleType:
+    """Import a function's handler module once (like a warm Lambda container)."""
     with _import_lock:
-        if logical_id in _handlers:
-            return _handlers[logical_id]
+        if logical_id in _modules:
+            return _modules[logical_id]
         props = functions(template)[logical_id]
-        module_name, _, attr = props.get("Handler", "app.lambda_handler").rpartition(".")
+        module_name = props.get("Handler", "app.lambda_handler").rpartition(".")[0]
         source = ROOT / props["CodeUri"] / f"{module_name.replace('.', '/')}.py"
         unique = f"_lambda_{logical_id}_{module_name}".replace(".", "_")
         spec = importlib.util.spec_from_file_location(unique, source)
@@ -149,9 +150,15 @@ def load_handler(logical_id: str, template: dict[str, Any] | None = None) -> Han
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
         spec.loader.exec_module(module)
-        handler: Handler = getattr(module, attr)
-        _handlers[logical_id] = handler
-        return handler
+        _modules[logical_id] = module
+        return module
+
+
+def load_handler(logical_id: str, template: dict[str, Any] | None = None) -> Handler:
+    """The handler of a function (its module imported once) — what Lambda calls."""
+    attr = functions(template)[logical_id].get("Handler", "app.lambda_handler").rpartition(".")[2]
+    handler: Handler = getattr(load_module(logical_id, template), attr)
+    return handler
 
 
 class FakeLambdaContext:
