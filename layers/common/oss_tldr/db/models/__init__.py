@@ -13,12 +13,17 @@ from oss_tldr.db.models.core import (
     UserReportAccess,
     UserRepository,
 )
+from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, RepositoryAccessCheck
 
 __all__ = [
     "TIMEFRAMES",
     "Base",
     "Report",
+    "ReportForceUsage",
+    "ReportGeneration",
+    "ReportJob",
     "Repository",
+    "RepositoryAccessCheck",
     "User",
     "UserReportAccess",
     "UserRepository",

@@ -112,6 +112,10 @@ class Report(Base):
     generated_at: Mapped[dt.datetime] = created_at_column()
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    # Who wrote the summaries ("openai:<model>" or "extractive") and with which prompt version: a report
+    # written by another summariser or prompt is a cache miss (it is regenerated, replacing this row).
+    summariser: Mapped[str | None] = mapped_column(String(100))
+    prompt_version: Mapped[str | None] = mapped_column(String(32))
 
     repository: Mapped[Repository] = relationship(back_populates="reports")
 
