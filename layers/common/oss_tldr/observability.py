@@ -6,6 +6,8 @@ off locally and in tests (``POWERTOOLS_TRACE_DISABLED``).
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -14,3 +16,6 @@ metrics = Metrics(namespace="OssTldr", service="oss-tldr")
 tracer = Tracer(service="oss-tldr")
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+
+# A function that published no metric in an invocation (health, auth) is normal, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
