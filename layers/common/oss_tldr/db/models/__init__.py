@@ -13,11 +13,15 @@ from oss_tldr.db.models.core import (
     UserReportAccess,
     UserRepository,
 )
+from oss_tldr.db.models.identity import AuditLog, GitHubToken, OAuthState, UserSession
 from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, RepositoryAccessCheck
 
 __all__ = [
     "TIMEFRAMES",
+    "AuditLog",
     "Base",
+    "GitHubToken",
+    "OAuthState",
     "Report",
     "ReportForceUsage",
     "ReportGeneration",
@@ -27,4 +31,5 @@ __all__ = [
     "User",
     "UserReportAccess",
     "UserRepository",
+    "UserSession",
 ]
