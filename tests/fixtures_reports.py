@@ -1,1 +1,60 @@
-"""Pytest fixtures for the reports capability (loaded by tests/conftest.py)."""
+"""Pytest fixtures for the reports capability (loaded by tests/conftest.py).
+
+* ``repository_row(full_name, private=False)``: a ``repositories`` row, as the first lookup would store it.
+* ``cache_key(repository_id, timeframe="last_week")``: the cache key of the current window.
+* ``StubPayload``: a report payload for tests that inject their own generator into the single flight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class StubPayload:
+    tldr: str = "A busy week: the fake project shipped its parser."
+    prs: list[Any] = field(default_factory=list)
+    issues: list[Any] = field(default_factory=list)
+    people: list[Any] = field(default_factory=list)
+    summariser: str = "extractive"
+    prompt_version: str = "test-1"
+    github_requests: int = 0
+    llm_requests: int = 0
+    llm_tokens: int = 0
+
+
+@pytest.fixture
+def repository_row(engine):
+    from oss_tldr.reports import store
+
+    def make(full_name: str = "octo/hello", *, private: bool = False) -> int:
+        owner, name = full_name.split("/")
+        repo_id, _ = store.upsert_repository(
+            {
+                "id": abs(hash(full_name)) % 10_000_000,
+                "full_name": full_name,
+                "name": name,
+                "owner": {"login": owner},
+                "private": private,
+                "html_url": f"https://github.com/{full_name}",
+                "stargazers_count": 1,
+            }
+        )
+        return repo_id
+
+    return make
+
+
+@pytest.fixture
+def cache_key():
+    from oss_tldr.reports.store import CacheKey
+    from oss_tldr.reports.windows import window_for
+
+    def make(repository_id: int, timeframe: str = "last_week") -> CacheKey:
+        window = window_for(timeframe)
+        return CacheKey(repository_id, timeframe, window.start, window.end)
+
+    return make

@@ -1,0 +1,170 @@
+"""Single-flight generation of a shared report: exactly one generation per cache key, however many
+requests (sections, users, Lambda containers) arrive at once.
+
+The protocol, all in Postgres and all in short transactions (no advisory locks, no session ``SET``):
+
+1. Poll the key: a usable report (not expired, written by the current summariser and prompt) ends it.
+2. No live lease: *claim* one — a job row and the key's lease row, inserted together with
+   ``INSERT … ON CONFLICT DO NOTHING RETURNING``; an expired lease (its generator crashed or was killed)
+   is taken over with ``UPDATE … WHERE lease_expires_at < now() RETURNING``. The winner commits the claim.
+3. The winner generates *outside any transaction*, renewing its lease with each progress report, then in
+   one short transaction upserts the report, deletes the lease and completes the job. A failure deletes
+   the lease and marks the job failed with a safe error: nothing is cached, the next request retries.
+4. Everyone else follows the lease's job, polling with short sleeps (growing backoff) until the report
+   appears, the followed job fails (they raise the same class of error) or its lease goes stale (they
+   try to take it over), bounded by the caller's deadline (:class:`GenerationPending` past it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from oss_tldr.errors import DomainError, RateLimited, UpstreamUnavailable
+from oss_tldr.observability import logger
+from oss_tldr.reports import store
+from oss_tldr.reports.store import CacheKey, Fingerprint, JobFailure, ReportPayload
+
+P = TypeVar("P", bound=ReportPayload)
+Progress = Callable[[int, str], None]
+Generate = Callable[[Progress], P]
+
+DEFAULT_LEASE = dt.timedelta(seconds=90)
+FIRST_WAIT_SECONDS = 0.05
+MAX_WAIT_SECONDS = 1.0
+
+
+class GenerationPending(Exception):
+    """The caller's deadline passed while another request's generation of the key was still running."""
+
+    def __init__(self, job_id: uuid.UUID | None) -> None:
+        super().__init__(f"report generation {job_id} still running")
+        self.job_id = job_id
+
+
+class GenerationFailed(DomainError):
+    """A generation this request waited for failed: the same status, code and detail as its error."""
+
+    def __init__(self, failure: JobFailure) -> None:
+        super().__init__(failure.detail, code=failure.code)
+        self.status = failure.status
+        self.retry_after = failure.retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[P]):
+    report_id: int
+    job_id: uuid.UUID | None
+    payload: P | None  # set when this call ran the generation
+    seconds: float = 0.0
+
+    @property
+    def generated_here(self) -> bool:
+        return self.payload is not None
+
+
+def failure_of(exc: Exception) -> tuple[DomainError, JobFailure]:
+    """The error to raise and to record for a failed generation (details are safe by construction)."""
+    error = (
+        exc
+        if isinstance(exc, DomainError)
+        else UpstreamUnavailable(
+            "The report could not be generated; try again shortly.", code="generation_failed"
+        )
+    )
+    retry_after = error.retry_after if isinstance(error, RateLimited | GenerationFailed) else None
+    return error, JobFailure(
+        detail=error.detail, code=error.code, status=error.status, retry_after=retry_after
+    )
+
+
+class _LeaseKeeper:
+    """The progress callback handed to the generator: job progress + lease renewal, one short
+    transaction per change of percentage."""
+
+    def __init__(self, key: CacheKey, job_id: uuid.UUID, lease: dt.timedelta) -> None:
+        self.key, self.job_id, self.lease = key, job_id, lease
+        self.last = -1
+
+    def __call__(self, pct: int, message: str) -> None:
+        pct = max(0, min(99, int(pct)))  # 100 is written with the report
+        if pct == self.last:
+            return
+        self.last = pct
+        if not store.renew(self.key, self.job_id, lease=self.lease, progress=pct, message=message):
+            logger.warning("generation lease lost", extra={"job_id": str(self.job_id)})
+
+
+def get_or_generate(
+    key: CacheKey,
+    fingerprint: Fingerprint,
+    generate: Generate[P],
+    *,
+    expires_at: dt.datetime,
+    deadline: float,
+    requested_by: int | None = None,
+    force: bool = False,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_claim: Callable[[uuid.UUID], None] | None = None,
+) -> Outcome[P]:
+    """The report of ``key``: an existing one, the one this call generates, or the one another request
+    is generating. ``deadline`` is a ``clock()`` value; past it a waiter raises :class:`GenerationPending`
+    (a generator always finishes). ``force`` ignores the report existing now and waits for a newer one."""
+    newer_than = store.current_generated_at(key) if force else None
+    followed: uuid.UUID | None = None
+    wait = FIRST_WAIT_SECONDS
+    while True:
+        state = store.poll(key, fingerprint, newer_than=newer_than, followed_job=followed)
+        if state.report_id is not None:
+            return Outcome(report_id=state.report_id, job_id=followed, payload=None)
+        if state.lease_job is not None and not state.lease_stale and state.lease_job != followed:
+            followed, wait = state.lease_job, FIRST_WAIT_SECONDS  # a (new) live generation: follow it
+            continue
+        if state.followed_failure is not None and (state.lease_job is None or state.lease_job == followed):
+            raise GenerationFailed(state.followed_failure)
+        if state.lease_job is None or state.lease_stale:
+            job_id = store.claim(key, lease=lease, requested_by=requested_by, force=force)
+            if job_id is not None:
+                if on_claim is not None:
+                    on_claim(job_id)
+                return _generate(key, job_id, generate, expires_at=expires_at, lease=lease, clock=clock)
+            continue  # somebody else claimed it between our poll and our claim: follow them
+        if clock() + wait > deadline:
+            raise GenerationPending(followed)
+        sleep(wait)
+        wait = min(wait * 1.5, MAX_WAIT_SECONDS)
+
+
+def _generate(
+    key: CacheKey,
+    job_id: uuid.UUID,
+    generate: Generate[P],
+    *,
+    expires_at: dt.datetime,
+    lease: dt.timedelta,
+    clock: Callable[[], float],
+) -> Outcome[P]:
+    started = clock()
+    try:
+        payload = generate(_LeaseKeeper(key, job_id, lease))
+    except Exception as exc:
+        error, failure = failure_of(exc)
+        if not isinstance(exc, DomainError):
+            logger.exception("report generation failed", extra={"job_id": str(job_id)})
+        else:
+            logger.warning("report generation failed", extra={"job_id": str(job_id), "code": error.code})
+        store.fail(key, job_id, failure)
+        if error is exc:
+            raise
+        raise error from exc
+    report_id = store.complete(key, job_id, payload, expires_at)
+    return Outcome(report_id=report_id, job_id=job_id, payload=payload, seconds=clock() - started)

@@ -1,0 +1,745 @@
+"""Data access of the report cache: the only report code that touches SQLAlchemy sessions.
+
+Every function here is one short transaction (``session_scope``); none is ever open across a GitHub or
+OpenAI call. The cache hit is a single statement: the report row found through the lower-case
+``repositories.full_name`` and the cache-key unique index, with the caller's access recorded by a
+data-modifying CTE of the same statement (see :func:`find_section`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from oss_tldr.db.engine import session_scope
+from oss_tldr.db.models import (
+    Report,
+    ReportForceUsage,
+    ReportGeneration,
+    ReportJob,
+    Repository,
+    RepositoryAccessCheck,
+    UserReportAccess,
+)
+from oss_tldr.errors import BadRequest
+
+SECTIONS = ("prs", "issues", "people", "tldr")
+# Section name -> report column. A whitelist: the column name is interpolated into the hit statement.
+_SECTION_COLUMN = {"prs": "prs", "issues": "issues", "people": "people", "tldr": "tldr_text"}
+REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    repository_id: int
+    timeframe: str
+    start: dt.datetime
+    end: dt.datetime
+
+    def where(self, model: Any) -> Any:
+        return and_(
+            model.repository_id == self.repository_id,
+            model.timeframe == self.timeframe,
+            model.timeframe_start == self.start,
+            model.timeframe_end == self.end,
+        )
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What wrote a report's summaries; a report written by anything else is a miss."""
+
+    summariser: str
+    prompt_version: str
+
+
+class ReportPayload(Protocol):
+    """What a generation produces (``oss_tldr.reports.content.ReportContent`` satisfies it)."""
+
+    @property
+    def tldr(self) -> str: ...
+    @property
+    def prs(self) -> Sequence[Any]: ...
+    @property
+    def issues(self) -> Sequence[Any]: ...
+    @property
+    def people(self) -> Sequence[Any]: ...
+    @property
+    def summariser(self) -> str: ...
+    @property
+    def prompt_version(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SectionHit:
+    report_id: int
+    repository_id: int
+    is_private: bool
+    access_ok: bool  # a remembered positive access check of this user (only meaningful when private)
+    data: Any
+    generated_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    id: int
+    repository_id: int
+    repo: str
+    is_private: bool
+    timeframe: str
+    timeframe_start: dt.datetime
+    timeframe_end: dt.datetime
+    tldr: str
+    prs: list[Any]
+    issues: list[Any]
+    people: list[Any]
+    generated_at: dt.datetime
+    expires_at: dt.datetime | None
+    version: int
+
+    def section(self, name: str) -> Any:
+        return self.tldr if name == "tldr" else getattr(self, name)
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    detail: str
+    code: str
+    status: int
+    retry_after: int | None
+
+
+@dataclass(frozen=True)
+class PollState:
+    report_id: int | None  # a usable report for the key (or the one the followed job produced)
+    lease_job: uuid.UUID | None
+    lease_stale: bool
+    followed_failure: JobFailure | None  # the followed job failed
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: uuid.UUID
+    status: str
+    progress: int
+    report_id: int | None
+    error: str | None
+    repository_id: int
+
+
+def _json(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------- repositories
+def upsert_repository(payload: dict[str, Any]) -> tuple[int, bool]:
+    """Insert or refresh the ``repositories`` row of a GitHub repository payload: ``(id, is_private)``."""
+    full_name = str(payload["full_name"])
+    owner, _, name = full_name.partition("/")
+    values = {
+        "full_name": full_name.lower(),
+        "owner": (payload.get("owner") or {}).get("login") or owner,
+        "name": payload.get("name") or name,
+        "github_id": payload.get("id"),
+        "description": payload.get("description"),
+        "html_url": payload.get("html_url") or f"https://github.com/{full_name}",
+        "is_private": bool(payload.get("private", False)),
+        "is_fork": bool(payload.get("fork", False)),
+        "is_archived": bool(payload.get("archived", False)),
+        "language": payload.get("language"),
+        "stargazers_count": int(payload.get("stargazers_count") or 0),
+    }
+    stmt = pg_insert(Repository).values(**values)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[Repository.full_name],
+        set_={k: stmt.excluded[k] for k in values if k != "full_name"},
+    ).returning(Repository.id, Repository.is_private)
+    with session_scope() as session:
+        row = session.execute(upsert).one()
+    return int(row.id), bool(row.is_private)
+
+
+def repository_id_by_name(full_name: str) -> int | None:
+    with session_scope() as session:
+        return session.scalar(select(Repository.id).where(Repository.full_name == full_name.lower()))
+
+
+# --------------------------------------------------------------------------------- the cache hit
+_HIT_SQL = """
+WITH hit AS (
+    SELECT r.id, r.repository_id, repo.is_private, r.{column} AS data, r.generated_at, r.expires_at,
+           (ac.user_id IS NOT NULL) AS access_ok
+    FROM repositories repo
+    JOIN reports r
+      ON r.repository_id = repo.id AND r.timeframe = :timeframe
+     AND r.timeframe_start = :start AND r.timeframe_end = :end
+    LEFT JOIN repository_access_checks ac
+      ON ac.user_id = :user_id AND ac.repository_id = repo.id AND ac.expires_at > now()
+    WHERE repo.full_name = :full_name
+      AND (r.expires_at IS NULL OR r.expires_at > now())
+      AND r.summariser = :summariser AND r.prompt_version = :prompt_version
+){access_cte}
+SELECT id, repository_id, is_private, data, generated_at, expires_at, access_ok FROM hit
+"""
+_ACCESS_CTE = """, seen AS (
+    INSERT INTO user_report_access (user_id, report_id, accessed_at)
+    SELECT :user_id, hit.id, now() FROM hit WHERE NOT hit.is_private OR hit.access_ok
+    ON CONFLICT (user_id, report_id) DO UPDATE SET accessed_at = excluded.accessed_at
+)"""
+_HIT_STATEMENTS = {
+    (section, with_user): text(
+        _HIT_SQL.format(column=column, access_cte=_ACCESS_CTE if with_user else "")
+    ).bindparams()
+    for section, column in _SECTION_COLUMN.items()
+    for with_user in (True, False)
+}
+
+
+def find_section(
+    full_name: str,
+    timeframe: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    section: str,
+    fingerprint: Fingerprint,
+    user_id: int | None,
+) -> SectionHit | None:
+    """The cache hit: one statement, one round trip. Records ``user_id``'s access when it may be served
+    (public repository, or a remembered positive access check of that user)."""
+    stmt = _HIT_STATEMENTS[(section, user_id is not None)]
+    params = {
+        "full_name": full_name.lower(),
+        "timeframe": timeframe,
+        "start": start,
+        "end": end,
+        "summariser": fingerprint.summariser,
+        "prompt_version": fingerprint.prompt_version,
+        "user_id": user_id,
+    }
+    with session_scope() as session:
+        row = session.execute(stmt, params).first()
+    if row is None:
+        return None
+    return SectionHit(
+        report_id=row.id,
+        repository_id=row.repository_id,
+        is_private=row.is_private,
+        access_ok=row.access_ok,
+        data=row.data,
+        generated_at=row.generated_at,
+        expires_at=row.expires_at,
+    )
+
+
+def _stored(row: Any) -> StoredReport:
+    report: Report = row.Report
+    return StoredReport(
+        id=report.id,
+        repository_id=report.repository_id,
+        repo=row.full_name,
+        is_private=row.is_private,
+        timeframe=report.timeframe,
+        timeframe_start=report.timeframe_start,
+        timeframe_end=report.timeframe_end,
+        tldr=report.tldr_text or "",
+        prs=list(report.prs or []),
+        issues=list(report.issues or []),
+        people=list(report.people or []),
+        generated_at=report.generated_at,
+        expires_at=report.expires_at,
+        version=report.version,
+    )
+
+
+def _record_access(session: Session, user_id: int, report_id: int) -> None:
+    stmt = pg_insert(UserReportAccess).values(user_id=user_id, report_id=report_id, accessed_at=func.now())
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[UserReportAccess.user_id, UserReportAccess.report_id],
+            set_={"accessed_at": stmt.excluded.accessed_at},
+        )
+    )
+
+
+def load_report(report_id: int, *, record_access_for: int | None = None) -> StoredReport | None:
+    """A report by id (with its repository name); records the access of ``record_access_for``."""
+    with session_scope() as session:
+        row = session.execute(
+            select(Report, Repository.full_name, Repository.is_private)
+            .join(Repository, Repository.id == Report.repository_id)
+            .where(Report.id == report_id)
+        ).first()
+        if row is None:
+            return None
+        if record_access_for is not None:
+            _record_access(session, record_access_for, report_id)
+        return _stored(row)
+
+
+def record_access(user_id: int, report_id: int) -> None:
+    with session_scope() as session:
+        _record_access(session, user_id, report_id)
+
+
+def current_generated_at(key: CacheKey) -> dt.datetime | None:
+    """When the report of ``key`` was generated (None without one): a forced regeneration waits for a
+    report newer than this."""
+    with session_scope() as session:
+        return session.scalar(select(Report.generated_at).where(key.where(Report)))
+
+
+# --------------------------------------------------------------------------------- private access
+def remember_access(user_id: int, repository_id: int, ttl: dt.timedelta) -> None:
+    stmt = pg_insert(RepositoryAccessCheck).values(
+        user_id=user_id,
+        repository_id=repository_id,
+        verified_at=func.now(),
+        expires_at=func.now() + ttl,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RepositoryAccessCheck.user_id, RepositoryAccessCheck.repository_id],
+        set_={"verified_at": stmt.excluded.verified_at, "expires_at": stmt.excluded.expires_at},
+    )
+    with session_scope() as session:
+        session.execute(stmt)
+
+
+def forget_access(user_id: int, repository_id: int) -> None:
+    with session_scope() as session:
+        session.execute(
+            delete(RepositoryAccessCheck).where(
+                RepositoryAccessCheck.user_id == user_id,
+                RepositoryAccessCheck.repository_id == repository_id,
+            )
+        )
+
+
+def has_remembered_access(user_id: int, repository_id: int) -> bool:
+    with session_scope() as session:
+        found = session.scalar(
+            select(RepositoryAccessCheck.user_id).where(
+                RepositoryAccessCheck.user_id == user_id,
+                RepositoryAccessCheck.repository_id == repository_id,
+                RepositoryAccessCheck.expires_at > func.now(),
+            )
+        )
+    return found is not None
+
+
+# --------------------------------------------------------------------------------- force quota
+def consume_force(user_id: int, day: dt.date, quota: int) -> bool:
+    """Count one forced regeneration of ``user_id`` on ``day``; False (nothing counted) when the quota
+    is used up. Atomic: concurrent requests cannot exceed the quota."""
+    if quota <= 0:
+        return False
+    counted = (
+        pg_insert(ReportForceUsage)
+        .values(user_id=user_id, day=day, count=1)
+        .on_conflict_do_update(
+            index_elements=[ReportForceUsage.user_id, ReportForceUsage.day],
+            set_={"count": ReportForceUsage.count + 1},
+            where=ReportForceUsage.count < quota,
+        )
+        .returning(ReportForceUsage.count)
+    )
+    with session_scope() as session:
+        return session.execute(counted).first() is not None
+
+
+def refund_force(user_id: int, day: dt.date) -> None:
+    """Give back a counted force whose request failed before anything was generated."""
+    with session_scope() as session:
+        session.execute(
+            update(ReportForceUsage)
+            .where(
+                ReportForceUsage.user_id == user_id, ReportForceUsage.day == day, ReportForceUsage.count > 0
+            )
+            .values(count=ReportForceUsage.count - 1)
+        )
+
+
+# --------------------------------------------------------------------------------- single flight
+def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force: bool) -> uuid.UUID | None:
+    """Claim the generation of ``key``: a new job and the key's lease, in one transaction.
+
+    The lease row is inserted with ``ON CONFLICT DO NOTHING``; when a lease exists but has expired (its
+    generator died) it is taken over with a conditional UPDATE, and the abandoned job is marked failed.
+    Returns the new job id, or None when another generator holds a live lease (nothing is written)."""
+    job_id = uuid.uuid4()
+    with session_scope() as session:
+        session.execute(
+            insert(ReportJob).values(
+                id=job_id,
+                repository_id=key.repository_id,
+                timeframe=key.timeframe,
+                timeframe_start=key.start,
+                timeframe_end=key.end,
+                status="in_progress",
+                progress=0,
+                message="starting",
+                force=force,
+                requested_by=requested_by,
+                started_at=func.now(),
+            )
+        )
+        claimed = session.execute(
+            pg_insert(ReportGeneration)
+            .values(
+                repository_id=key.repository_id,
+                timeframe=key.timeframe,
+                timeframe_start=key.start,
+                timeframe_end=key.end,
+                job_id=job_id,
+                lease_expires_at=func.now() + lease,
+            )
+            .on_conflict_do_nothing()
+            .returning(ReportGeneration.job_id)
+        ).first()
+        if claimed is None:
+            stale = session.execute(
+                select(ReportGeneration.job_id)
+                .where(key.where(ReportGeneration), ReportGeneration.lease_expires_at < func.now())
+                .with_for_update(skip_locked=True)
+            ).first()
+            taken = None
+            if stale is not None:
+                taken = session.execute(
+                    update(ReportGeneration)
+                    .where(
+                        key.where(ReportGeneration),
+                        ReportGeneration.job_id == stale.job_id,
+                        ReportGeneration.lease_expires_at < func.now(),
+                    )
+                    .values(job_id=job_id, lease_expires_at=func.now() + lease, claimed_at=func.now())
+                    .returning(ReportGeneration.job_id)
+                ).first()
+            if stale is None or taken is None:
+                session.rollback()  # the job row goes too: a failed claim writes nothing
+                return None
+            session.execute(
+                update(ReportJob)
+                .where(ReportJob.id == stale.job_id, ReportJob.status.in_(("queued", "in_progress")))
+                .values(
+                    status="failed",
+                    error="The generation was interrupted; it was restarted.",
+                    error_code="generation_interrupted",
+                    error_status=503,
+                    finished_at=func.now(),
+                )
+            )
+    return job_id
+
+
+def renew(key: CacheKey, job_id: uuid.UUID, *, lease: dt.timedelta, progress: int, message: str) -> bool:
+    """Record progress and extend the lease; False when the lease is no longer this job's."""
+    with session_scope() as session:
+        session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job_id)
+            .values(progress=func.greatest(ReportJob.progress, progress), message=message[:200])
+        )
+        renewed = session.execute(
+            update(ReportGeneration)
+            .where(key.where(ReportGeneration), ReportGeneration.job_id == job_id)
+            .values(lease_expires_at=func.now() + lease)
+            .returning(ReportGeneration.job_id)
+        ).first()
+    return renewed is not None
+
+
+def complete(key: CacheKey, job_id: uuid.UUID, payload: ReportPayload, expires_at: dt.datetime) -> int:
+    """Store the generated report (replacing the key's stale row, keeping its id), release the lease and
+    complete the job: one short transaction. Returns the report id."""
+    values = {
+        "repository_id": key.repository_id,
+        "timeframe": key.timeframe,
+        "timeframe_start": key.start,
+        "timeframe_end": key.end,
+        "tldr_text": payload.tldr,
+        "prs": _json(list(payload.prs)),
+        "issues": _json(list(payload.issues)),
+        "people": _json(list(payload.people)),
+        "generated_at": func.now(),
+        "expires_at": expires_at,
+        "version": REPORT_VERSION,
+        "summariser": payload.summariser,
+        "prompt_version": payload.prompt_version,
+    }
+    stmt = pg_insert(Report).values(**values)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[Report.repository_id, Report.timeframe, Report.timeframe_start, Report.timeframe_end],
+        set_={
+            k: stmt.excluded[k]
+            for k in values
+            if k not in ("repository_id", "timeframe", "timeframe_start", "timeframe_end")
+        },
+    ).returning(Report.id)
+    with session_scope() as session:
+        report_id = int(session.execute(upsert).scalar_one())
+        session.execute(
+            delete(ReportGeneration).where(key.where(ReportGeneration), ReportGeneration.job_id == job_id)
+        )
+        session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job_id)
+            .values(
+                status="completed", progress=100, message="done", report_id=report_id, finished_at=func.now()
+            )
+        )
+    return report_id
+
+
+def fail(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
+    """Release the lease and mark the job failed; nothing is cached."""
+    with session_scope() as session:
+        session.execute(
+            delete(ReportGeneration).where(key.where(ReportGeneration), ReportGeneration.job_id == job_id)
+        )
+        session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job_id)
+            .values(
+                status="failed",
+                message="failed",
+                error=failure.detail,
+                error_code=failure.code,
+                error_status=failure.status,
+                retry_after=failure.retry_after,
+                finished_at=func.now(),
+            )
+        )
+
+
+def poll(
+    key: CacheKey,
+    fingerprint: Fingerprint,
+    *,
+    newer_than: dt.datetime | None,
+    followed_job: uuid.UUID | None,
+) -> PollState:
+    """Where the key stands: a usable report, the live lease, the outcome of the followed job."""
+    report_filter = [
+        key.where(Report),
+        or_(Report.expires_at.is_(None), Report.expires_at > func.now()),
+        Report.summariser == fingerprint.summariser,
+        Report.prompt_version == fingerprint.prompt_version,
+    ]
+    if newer_than is not None:
+        report_filter.append(Report.generated_at > newer_than)
+    with session_scope() as session:
+        report_id = session.scalar(select(Report.id).where(*report_filter))
+        lease = session.execute(
+            select(
+                ReportGeneration.job_id, (ReportGeneration.lease_expires_at < func.now()).label("stale")
+            ).where(key.where(ReportGeneration))
+        ).first()
+        failure = None
+        if followed_job is not None and report_id is None:
+            job = session.execute(
+                select(
+                    ReportJob.status,
+                    ReportJob.report_id,
+                    ReportJob.error,
+                    ReportJob.error_code,
+                    ReportJob.error_status,
+                    ReportJob.retry_after,
+                ).where(ReportJob.id == followed_job)
+            ).first()
+            if job is not None and job.status == "completed" and job.report_id is not None:
+                report_id = job.report_id
+            elif job is not None and job.status == "failed":
+                failure = JobFailure(
+                    detail=job.error or "The report could not be generated.",
+                    code=job.error_code or "generation_failed",
+                    status=job.error_status or 502,
+                    retry_after=job.retry_after,
+                )
+    return PollState(
+        report_id=report_id,
+        lease_job=lease.job_id if lease else None,
+        lease_stale=bool(lease.stale) if lease else False,
+        followed_failure=failure,
+    )
+
+
+def job_view(job_id: uuid.UUID) -> JobView | None:
+    with session_scope() as session:
+        job = session.get(ReportJob, job_id)
+        if job is None:
+            return None
+        return JobView(
+            id=job.id,
+            status=job.status,
+            progress=job.progress,
+            report_id=job.report_id,
+            error=job.error,
+            repository_id=job.repository_id,
+        )
+
+
+# --------------------------------------------------------------------------------- listings
+@dataclass(frozen=True)
+class SummaryRow:
+    id: int
+    repo: str
+    timeframe: str
+    timeframe_start: dt.datetime
+    timeframe_end: dt.datetime
+    generated_at: dt.datetime
+    expires_at: dt.datetime | None
+    accessed_at: dt.datetime | None
+    pr_count: int
+    issue_count: int
+    people_count: int
+
+
+def encode_cursor(moment: dt.datetime, row_id: int) -> str:
+    raw = json.dumps([moment.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """The keyset position of an opaque cursor; :class:`BadRequest` for anything we did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        moment_text, row_id = json.loads(raw)
+        moment = dt.datetime.fromisoformat(moment_text)
+        if moment.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool):
+            raise ValueError("bad cursor")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
+    return moment, row_id
+
+
+def _counts() -> list[Any]:
+    return [
+        func.jsonb_array_length(Report.prs).label("pr_count"),
+        func.jsonb_array_length(Report.issues).label("issue_count"),
+        func.jsonb_array_length(Report.people).label("people_count"),
+    ]
+
+
+def list_user_reports(
+    user_id: int, *, limit: int, after: tuple[dt.datetime, int] | None
+) -> tuple[list[SummaryRow], tuple[dt.datetime, int] | None]:
+    """The reports ``user_id`` opened, newest access first (keyset on ``(accessed_at, access id)``)."""
+    stmt = (
+        select(
+            UserReportAccess.id.label("access_id"),
+            UserReportAccess.accessed_at,
+            Report.id,
+            Repository.full_name,
+            Report.timeframe,
+            Report.timeframe_start,
+            Report.timeframe_end,
+            Report.generated_at,
+            Report.expires_at,
+            *_counts(),
+        )
+        .join(Report, Report.id == UserReportAccess.report_id)
+        .join(Repository, Repository.id == Report.repository_id)
+        .where(UserReportAccess.user_id == user_id)
+        .order_by(UserReportAccess.accessed_at.desc(), UserReportAccess.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        moment, access_id = after
+        stmt = stmt.where(
+            or_(
+                UserReportAccess.accessed_at < moment,
+                and_(UserReportAccess.accessed_at == moment, UserReportAccess.id < access_id),
+            )
+        )
+    with session_scope() as session:
+        rows = session.execute(stmt).all()
+    page = rows[:limit]
+    next_after = (page[-1].accessed_at, page[-1].access_id) if len(rows) > limit else None
+    return [_summary(row, row.accessed_at) for row in page], next_after
+
+
+def list_reports(
+    *, full_name: str | None, timeframe: str | None, limit: int, after: tuple[dt.datetime, int] | None
+) -> tuple[list[SummaryRow], tuple[dt.datetime, int] | None]:
+    """Every cached report (admin), newest first (keyset on ``(generated_at, id)``)."""
+    stmt = (
+        select(
+            Report.id,
+            Repository.full_name,
+            Report.timeframe,
+            Report.timeframe_start,
+            Report.timeframe_end,
+            Report.generated_at,
+            Report.expires_at,
+            *_counts(),
+        )
+        .join(Repository, Repository.id == Report.repository_id)
+        .order_by(Report.generated_at.desc(), Report.id.desc())
+        .limit(limit + 1)
+    )
+    if full_name is not None:
+        stmt = stmt.where(Repository.full_name == full_name.lower())
+    if timeframe is not None:
+        stmt = stmt.where(Report.timeframe == timeframe)
+    if after is not None:
+        moment, report_id = after
+        stmt = stmt.where(
+            or_(Report.generated_at < moment, and_(Report.generated_at == moment, Report.id < report_id))
+        )
+    with session_scope() as session:
+        rows = session.execute(stmt).all()
+    page = rows[:limit]
+    next_after = (page[-1].generated_at, page[-1].id) if len(rows) > limit else None
+    return [_summary(row, None) for row in page], next_after
+
+
+def _summary(row: Row[Any], accessed_at: dt.datetime | None) -> SummaryRow:
+    return SummaryRow(
+        id=row.id,
+        repo=row.full_name,
+        timeframe=row.timeframe,
+        timeframe_start=row.timeframe_start,
+        timeframe_end=row.timeframe_end,
+        generated_at=row.generated_at,
+        expires_at=row.expires_at,
+        accessed_at=accessed_at,
+        pr_count=row.pr_count or 0,
+        issue_count=row.issue_count or 0,
+        people_count=row.people_count or 0,
+    )
+
+
+# --------------------------------------------------------------------------------- invalidation
+def delete_report(report_id: int, session: Session) -> dict[str, Any] | None:
+    """Delete one report in the caller's transaction (so the audit row commits with it)."""
+    row = session.execute(
+        select(Report.id, Repository.full_name, Report.timeframe)
+        .join(Repository, Repository.id == Report.repository_id)
+        .where(Report.id == report_id)
+    ).first()
+    if row is None:
+        return None
+    session.execute(delete(Report).where(Report.id == report_id))
+    return {"repo": row.full_name, "timeframe": row.timeframe}
+
+
+def delete_repository_reports(full_name: str, session: Session) -> int:
+    """Delete every report of a repository in the caller's transaction; the number deleted."""
+    ids = select(Repository.id).where(Repository.full_name == full_name.lower()).scalar_subquery()
+    result = session.execute(delete(Report).where(Report.repository_id == ids).returning(Report.id))
+    return len(result.all())

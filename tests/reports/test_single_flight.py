@@ -1,0 +1,196 @@
+"""The single-flight cache on a real Postgres, with an injected generator (no GitHub, no OpenAI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fixtures_reports import StubPayload
+from sqlalchemy import func, select, update
+
+from oss_tldr.db import session_scope
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob
+from oss_tldr.errors import RateLimited
+from oss_tldr.reports import store
+from oss_tldr.reports.cache import GenerationFailed, GenerationPending, get_or_generate
+from oss_tldr.reports.store import Fingerprint
+
+FP = Fingerprint("extractive", "test-1")
+EXPIRES = dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)
+
+
+class CountingGenerator:
+    def __init__(self, payload: StubPayload | None = None) -> None:
+        self.calls = 0
+        self.payload = payload or StubPayload()
+        self.lock = threading.Lock()
+
+    def __call__(self, progress):
+        with self.lock:
+            self.calls += 1
+        progress(50, "half way")
+        return self.payload
+
+
+def _run(key, generate, **kwargs):
+    kwargs.setdefault("deadline", time.monotonic() + 30)
+    return get_or_generate(key, FP, generate, expires_at=EXPIRES, **kwargs)
+
+
+def _count(db, model):
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def test_first_call_generates_and_second_call_reuses_the_report(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    generate = CountingGenerator()
+    first = _run(key, generate)
+    second = _run(key, generate)
+    assert generate.calls == 1
+    assert first.generated_here and not second.generated_here
+    assert first.report_id == second.report_id
+    report = db.get(Report, first.report_id)
+    assert (report.summariser, report.prompt_version, report.tldr_text) == (
+        "extractive",
+        "test-1",
+        StubPayload().tldr,
+    )
+    assert _count(db, ReportGeneration) == 0  # the lease is released
+    job = db.get(ReportJob, first.job_id)
+    assert (job.status, job.progress, job.report_id) == ("completed", 100, first.report_id)
+
+
+def test_concurrent_callers_share_exactly_one_generation(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    waiting = threading.Semaphore(0)
+    release = threading.Event()
+
+    class SlowGenerator(CountingGenerator):
+        def __call__(self, progress):
+            release.wait(10)
+            return super().__call__(progress)
+
+    def sleep(seconds):
+        waiting.release()
+        time.sleep(seconds)
+
+    generate = SlowGenerator()
+    callers = 24
+    with ThreadPoolExecutor(callers) as pool:
+        futures = [pool.submit(_run, key, generate, sleep=sleep) for _ in range(callers)]
+        for _ in range(callers - 1):  # every caller but the generator is waiting on the lease
+            assert waiting.acquire(timeout=10)
+        release.set()
+        outcomes = [f.result(timeout=30) for f in futures]
+    assert generate.calls == 1
+    assert len({o.report_id for o in outcomes}) == 1
+    assert sum(o.generated_here for o in outcomes) == 1
+    assert _count(db, Report) == 1
+    assert _count(db, ReportJob) == 1  # losing claims left no job rows behind
+
+
+def test_failed_generation_caches_nothing_and_its_waiters_get_the_same_error(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    waiting = threading.Semaphore(0)
+
+    def failing(progress):
+        assert waiting.acquire(timeout=10)  # a waiter follows this generation
+        raise RateLimited("GitHub rate limit reached; try again later.", retry_after=30)
+
+    def sleep(seconds):
+        waiting.release()
+        time.sleep(seconds)
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(_run, key, failing, sleep=sleep)
+        second = pool.submit(_run, key, failing, sleep=sleep)
+        errors = []
+        for future in (first, second):
+            with pytest.raises((RateLimited, GenerationFailed)) as caught:
+                future.result(timeout=30)
+            errors.append(caught.value)
+    assert sorted(e.status for e in errors) == [429, 429]
+    assert all("rate limit" in e.detail for e in errors)
+    assert any(isinstance(e, GenerationFailed) and e.headers() == {"Retry-After": "30"} for e in errors)
+    assert _count(db, Report) == 0
+    assert _count(db, ReportGeneration) == 0
+    job = db.scalars(select(ReportJob)).one()
+    assert (job.status, job.error_status, job.error_code) == ("failed", 429, "rate_limited")
+    # The next request may try again, and succeeds.
+    generate = CountingGenerator()
+    assert _run(key, generate).generated_here
+    assert generate.calls == 1
+
+
+def test_unexpected_generator_error_is_recorded_as_a_safe_upstream_error(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+
+    def broken(progress):
+        raise RuntimeError("secret internals: gho_fake_token")
+
+    with pytest.raises(Exception) as caught:
+        _run(key, broken)
+    assert caught.value.status == 502
+    job = db.scalars(select(ReportJob)).one()
+    assert job.status == "failed" and "gho_fake" not in (job.error or "")
+    assert _count(db, Report) == 0
+
+
+def test_crashed_generators_lease_expires_and_the_next_caller_regenerates(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    crashed_job = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
+    assert crashed_job is not None
+    # While the lease is live, a caller waits and gives up at its deadline.
+    with pytest.raises(GenerationPending) as pending:
+        _run(key, CountingGenerator(), deadline=time.monotonic() + 0.2)
+    assert pending.value.job_id == crashed_job
+    # The generator never comes back: its lease runs out.
+    db.execute(update(ReportGeneration).values(lease_expires_at=func.now() - dt.timedelta(seconds=1)))
+    db.commit()
+    generate = CountingGenerator()
+    outcome = _run(key, generate)
+    assert generate.calls == 1 and outcome.generated_here
+    assert db.get(ReportJob, crashed_job).status == "failed"
+    assert _count(db, ReportGeneration) == 0
+
+
+def test_progress_is_recorded_and_renews_the_lease(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    seen = {}
+
+    def generate(progress):
+        with session_scope() as session:
+            before = session.scalar(select(ReportGeneration.lease_expires_at))
+        progress(40, "fetching")
+        with session_scope() as session:
+            job = session.scalars(select(ReportJob)).one()
+            seen["job"] = (job.status, job.progress, job.message)
+            seen["renewed"] = session.scalar(select(ReportGeneration.lease_expires_at)) > before
+        return StubPayload()
+
+    _run(key, generate)
+    assert seen == {"job": ("in_progress", 40, "fetching"), "renewed": True}
+
+
+def test_report_by_another_summariser_is_a_miss_and_is_replaced_in_place(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    old = _run(key, CountingGenerator(StubPayload(summariser="openai:gpt-4o-mini", tldr="old")))
+    generate = CountingGenerator(StubPayload(tldr="new"))
+    new = _run(key, generate)
+    assert generate.calls == 1
+    assert new.report_id == old.report_id  # same row, so access history stays attached
+    db.expire_all()
+    assert db.get(Report, new.report_id).tldr_text == "new"
+
+
+def test_force_regenerates_an_existing_report(repository_row, cache_key, db):
+    key = cache_key(repository_row())
+    _run(key, CountingGenerator(StubPayload(tldr="first")))
+    generate = CountingGenerator(StubPayload(tldr="second"))
+    outcome = _run(key, generate, force=True)
+    assert generate.calls == 1 and outcome.generated_here
+    assert db.get(Report, outcome.report_id).tldr_text == "second"
+    assert _count(db, Report) == 1
