@@ -5,6 +5,7 @@ test ``test_models_match_migrated_schema`` fails when the two disagree.
 """
 
 from oss_tldr.db.models.base import Base
+from oss_tldr.db.models.content import ItemSummary
 from oss_tldr.db.models.core import (
     TIMEFRAMES,
     Report,
@@ -21,6 +22,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "GitHubToken",
+    "ItemSummary",
     "OAuthState",
     "Report",
     "ReportForceUsage",

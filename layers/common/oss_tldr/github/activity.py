@@ -1,0 +1,78 @@
+"""Repository lookup and the activity searches behind a report.
+
+A cold report costs three GitHub requests whatever the timeframe or repository: the repository lookup
+(done by the caller, which also needs it for access checks) and one issue search per kind::
+
+    repo:owner/name is:pr    updated:>=<window start>   sort=interactions order=desc per_page=100
+    repo:owner/name is:issue updated:>=<window start>   sort=interactions order=desc per_page=100
+
+Why ``updated:>=start`` and not ``updated:start..end``: creating, commenting on, closing or merging an item
+all bump its ``updated_at``, so every item created, updated or merged in the window has
+``updated_at >= start``; an item touched again *after* the window end would be missed by a closed range
+although it was active inside the window. Items created at or after the window end cannot have been active
+in it and are dropped here. ``interactions`` (comments + reactions) puts the most engaged items on the one
+page we read; ranking refines the order afterwards (see :mod:`oss_tldr.reports.ranking`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from oss_tldr.github.client import GitHubClient
+from oss_tldr.reports.windows import Window
+
+SEARCH_PAGE_SIZE = 100
+KINDS = ("pr", "issue")
+
+
+def fetch_repository(github: GitHubClient, owner: str, name: str) -> dict[str, Any]:
+    """``GET /repos/{owner}/{name}``: the repository payload. Raises NotFound (404), RateLimited, ..."""
+    data: dict[str, Any] = github.get(f"/repos/{owner}/{name}").data
+    return data
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """A GitHub timestamp (``2026-11-20T10:00:00Z``) as an aware datetime; None stays None."""
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def search_query(full_name: str, kind: str, window: Window) -> str:
+    return f"repo:{full_name} is:{kind} updated:>={_stamp(window.start)}"
+
+
+def _active_in(window: Window, item: dict[str, Any]) -> bool:
+    created = parse_time(item.get("created_at"))
+    updated = parse_time(item.get("updated_at"))
+    if created is None or updated is None:
+        return False
+    return created < window.end and updated >= window.start
+
+
+def _search(github: GitHubClient, full_name: str, kind: str, window: Window) -> list[dict[str, Any]]:
+    params = {
+        "q": search_query(full_name, kind, window),
+        "sort": "interactions",
+        "order": "desc",
+        "per_page": SEARCH_PAGE_SIZE,
+    }
+    data = github.get("/search/issues", params=params).data or {}
+    items = [item for item in data.get("items") or [] if isinstance(item, dict)]
+    # The search qualifier is the only filter GitHub applies; keep the kinds apart defensively.
+    wanted_pr = kind == "pr"
+    return [i for i in items if ("pull_request" in i) == wanted_pr and _active_in(window, i)]
+
+
+def fetch_activity(
+    github: GitHubClient, full_name: str, window: Window
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The raw pull requests and issues active in ``window``: exactly one search request per kind."""
+    prs = _search(github, full_name, "pr", window)
+    issues = _search(github, full_name, "issue", window)
+    return prs, issues

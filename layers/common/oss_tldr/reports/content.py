@@ -1,0 +1,262 @@
+"""A report's content, from GitHub activity to summaries: the generation pipeline behind a cache miss.
+
+    repo payload (caller) -> 2 searches -> drop bots -> rank -> item-summary cache (one short read)
+      -> summarise the missing items (≤ 2 batched chat completions) -> digest: repository + people TL;DRs
+      (1 chat completion) -> store the new item summaries (one short write) -> ReportContent
+
+No database transaction is open while GitHub or OpenAI is called. New item summaries are written only once
+the whole content has been produced, so a failed generation leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oss_tldr.github.activity import fetch_activity, parse_time
+from oss_tldr.github.client import GitHubClient
+from oss_tldr.observability import MetricUnit, logger, metrics
+from oss_tldr.reports import item_cache, ranking
+from oss_tldr.reports.schemas import Item, Person, UserRef
+from oss_tldr.reports.summarise import (
+    DigestInput,
+    ItemBrief,
+    ItemInput,
+    LLMBudget,
+    PersonInput,
+    Summariser,
+    truncate_to_tokens,
+)
+from oss_tldr.reports.summarise.base import TITLE_CHARS
+from oss_tldr.reports.windows import Window
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    prs: list[Item]
+    issues: list[Item]
+    people: list[Person]
+    tldr: str
+    summariser: str
+    prompt_version: str
+    github_requests: int  # requests made here (the two searches, retries included), not the caller's lookup
+    llm_requests: int
+    llm_tokens: int
+
+
+def _no_progress(pct: int, message: str) -> None:
+    return None
+
+
+def _kind(raw: dict[str, Any]) -> str:
+    return "pr" if "pull_request" in raw else "issue"
+
+
+def _merged(raw: dict[str, Any]) -> bool:
+    pull = raw.get("pull_request")
+    return bool(isinstance(pull, dict) and pull.get("merged_at"))
+
+
+def _user_ref(user: dict[str, Any] | None) -> UserRef:
+    login = str((user or {}).get("login") or "ghost")
+    return UserRef(
+        login=login, avatar_url=(user or {}).get("avatar_url"), profile_url=f"https://github.com/{login}"
+    )
+
+
+def _labels(raw: dict[str, Any]) -> list[str]:
+    names = []
+    for label in raw.get("labels") or []:
+        name = label.get("name") if isinstance(label, dict) else label
+        if name:
+            names.append(str(name))
+    return names
+
+
+def _version(raw: dict[str, Any]) -> item_cache.ItemVersion:
+    updated = parse_time(raw.get("updated_at"))
+    assert updated is not None  # activity keeps only items with timestamps
+    return int(raw["number"]), updated
+
+
+def _item(raw: dict[str, Any], summary: str) -> Item:
+    return Item(
+        id=str(raw.get("node_id") or raw.get("id") or raw["number"]),
+        number=int(raw["number"]),
+        title=str(raw.get("title") or ""),
+        state=str(raw.get("state") or "open"),
+        summary=summary,
+        html_url=str(raw.get("html_url") or ""),
+        created_at=str(raw.get("created_at") or ""),
+        updated_at=str(raw.get("updated_at") or ""),
+        comments=int(raw.get("comments") or 0),
+        reactions=ranking.reactions(raw),
+        labels=_labels(raw),
+        user=_user_ref(raw.get("user")),
+        assignees=[_user_ref(a) for a in raw.get("assignees") or [] if isinstance(a, dict)],
+        is_pull_request=_kind(raw) == "pr",
+        merged=_merged(raw),
+        author_association=raw.get("author_association"),
+    )
+
+
+def _item_input(raw: dict[str, Any]) -> ItemInput:
+    return ItemInput(
+        number=int(raw["number"]),
+        kind="pr" if _kind(raw) == "pr" else "issue",
+        title=str(raw.get("title") or "")[:TITLE_CHARS],
+        body=truncate_to_tokens(raw.get("body")),
+        author=str((raw.get("user") or {}).get("login") or "ghost"),
+        state=str(raw.get("state") or "open"),
+        merged=_merged(raw),
+        labels=tuple(_labels(raw)),
+        comments=int(raw.get("comments") or 0),
+        reactions=ranking.reactions(raw),
+    )
+
+
+def _brief(raw: dict[str, Any], summary: str) -> ItemBrief:
+    return ItemBrief(
+        number=int(raw["number"]),
+        kind="pr" if _kind(raw) == "pr" else "issue",
+        title=str(raw.get("title") or "")[:TITLE_CHARS],
+        summary=summary,
+        author=str((raw.get("user") or {}).get("login") or "ghost"),
+        state=str(raw.get("state") or "open"),
+        merged=_merged(raw),
+        comments=int(raw.get("comments") or 0),
+        reactions=ranking.reactions(raw),
+    )
+
+
+def _unique(groups: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    seen: dict[int, dict[str, Any]] = {}
+    for group in groups:
+        for raw in group:
+            seen.setdefault(int(raw["number"]), raw)
+    return list(seen.values())
+
+
+def build_report_content(
+    repo: dict[str, Any],
+    window: Window,
+    *,
+    github: GitHubClient,
+    summariser: Summariser,
+    progress: Progress = _no_progress,
+) -> ReportContent:
+    """Fetch, rank and summarise the window's activity of ``repo`` (the payload of ``fetch_repository``)."""
+    full_name = str(repo["full_name"])
+    progress(5, "Fetching pull requests and issues from GitHub")
+    before = github.requests_made
+    raw_prs, raw_issues = fetch_activity(github, full_name, window)
+    github_requests = github.requests_made - before
+
+    progress(30, "Ranking activity")
+    prs_all = ranking.without_bots(raw_prs)
+    issues_all = ranking.without_bots(raw_issues)
+    top_prs = ranking.rank(prs_all)
+    top_issues = ranking.rank(issues_all)
+    contributors = ranking.top_contributors(prs_all, issues_all)
+    shown = _unique([top_prs, top_issues, *[(*p.prs, *p.issues) for p in contributors]])
+
+    progress(40, "Summarising pull requests and issues")
+    versions = {int(raw["number"]): _version(raw) for raw in shown}
+    cached = item_cache.load_summaries(
+        full_name,
+        versions.values(),
+        summariser=summariser.name,
+        prompt_version=summariser.prompt_version,
+    )
+    missing = [_item_input(raw) for raw in shown if versions[int(raw["number"])] not in cached]
+    budget = LLMBudget()
+    budget.plan(summariser.requests_for(len(missing)))
+    fresh = summariser.summarise_items(missing, budget) if missing else {}
+    summary_of = {number: cached.get(version, "") for number, version in versions.items()}
+    summary_of.update(fresh)
+
+    progress(75, "Writing the TL;DR")
+    digest = summariser.summarise_digest(
+        DigestInput(
+            repository=full_name,
+            description=repo.get("description"),
+            timeframe=window.timeframe,
+            start=window.start.isoformat(),
+            end=window.end.isoformat(),
+            pr_count=len(prs_all),
+            merged_count=sum(1 for raw in prs_all if _merged(raw)),
+            issue_count=len(issues_all),
+            contributor_count=len(
+                {str((raw.get("user") or {}).get("login", "")).lower() for raw in (*prs_all, *issues_all)}
+            ),
+            prs=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in top_prs),
+            issues=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in top_issues),
+            people=tuple(
+                PersonInput(
+                    username=p.login,
+                    prs=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in p.prs),
+                    issues=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in p.issues),
+                    total_items=p.total_items,
+                )
+                for p in contributors
+            ),
+        ),
+        budget,
+    )
+
+    progress(90, "Saving item summaries")
+    new_rows = {versions[number]: text for number, text in fresh.items() if number in versions}
+    item_cache.store_summaries(
+        full_name, new_rows, summariser=summariser.name, prompt_version=summariser.prompt_version
+    )
+
+    def item(raw: dict[str, Any]) -> Item:
+        return _item(raw, summary_of[int(raw["number"])])
+
+    people = [
+        Person(
+            username=p.login,
+            avatar_url=p.user.get("avatar_url"),
+            profile_url=f"https://github.com/{p.login}",
+            tldr=digest.people.get(p.login, ""),
+            prs=[item(raw) for raw in p.prs],
+            issues=[item(raw) for raw in p.issues],
+            total_items=p.total_items,
+        )
+        for p in contributors
+    ]
+    content = ReportContent(
+        prs=[item(raw) for raw in top_prs],
+        issues=[item(raw) for raw in top_issues],
+        people=people,
+        tldr=digest.tldr,
+        summariser=summariser.name,
+        prompt_version=summariser.prompt_version,
+        github_requests=github_requests,
+        llm_requests=budget.requests,
+        llm_tokens=budget.tokens,
+    )
+    _emit_metrics(content, summarised=len(fresh), reused=len(shown) - len(missing))
+    progress(100, "Report content ready")
+    return content
+
+
+def _emit_metrics(content: ReportContent, *, summarised: int, reused: int) -> None:
+    metrics.add_metric(name="GitHubRequests", unit=MetricUnit.Count, value=content.github_requests)
+    metrics.add_metric(name="LLMRequests", unit=MetricUnit.Count, value=content.llm_requests)
+    metrics.add_metric(name="LLMTokens", unit=MetricUnit.Count, value=content.llm_tokens)
+    metrics.add_metric(name="ItemSummariesReused", unit=MetricUnit.Count, value=reused)
+    logger.info(
+        "report content built",
+        extra={
+            "summariser": content.summariser,
+            "github_requests": content.github_requests,
+            "llm_requests": content.llm_requests,
+            "llm_tokens": content.llm_tokens,
+            "items_summarised": summarised,
+            "items_reused": reused,
+        },
+    )

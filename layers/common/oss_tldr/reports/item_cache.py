@@ -1,0 +1,66 @@
+"""Data access for cached item summaries (``item_summaries``). Each call is one short transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+
+from oss_tldr.db.engine import session_scope
+from oss_tldr.db.models import ItemSummary
+
+ItemVersion = tuple[int, dt.datetime]  # (item number, GitHub updated_at)
+
+
+def load_summaries(
+    repository: str, versions: Iterable[ItemVersion], *, summariser: str, prompt_version: str
+) -> dict[ItemVersion, str]:
+    """The cached summaries of these item versions written by this summariser and prompt version."""
+    keys = list(dict.fromkeys(versions))
+    if not keys:
+        return {}
+    with session_scope() as session:
+        rows = session.execute(
+            select(ItemSummary.item_number, ItemSummary.item_updated_at, ItemSummary.summary).where(
+                ItemSummary.repository == repository.lower(),
+                ItemSummary.summariser == summariser,
+                ItemSummary.prompt_version == prompt_version,
+                tuple_(ItemSummary.item_number, ItemSummary.item_updated_at).in_(keys),
+            )
+        ).all()
+    return {(number, updated_at): summary for number, updated_at, summary in rows}
+
+
+def store_summaries(
+    repository: str, summaries: Mapping[ItemVersion, str], *, summariser: str, prompt_version: str
+) -> int:
+    """Insert new summaries (a concurrent writer's identical row wins silently). Returns rows inserted."""
+    if not summaries:
+        return 0
+    rows = [
+        {
+            "repository": repository.lower(),
+            "item_number": number,
+            "item_updated_at": updated_at,
+            "summariser": summariser,
+            "prompt_version": prompt_version,
+            "summary": summary,
+        }
+        for (number, updated_at), summary in summaries.items()
+    ]
+    with session_scope() as session:
+        result = session.execute(
+            insert(ItemSummary).values(rows).on_conflict_do_nothing().returning(ItemSummary.id)
+        )
+        return len(result.all())
+
+
+def prune_summaries(older_than: dt.datetime) -> int:
+    """Delete summaries written before ``older_than`` (no report window reaches that far back)."""
+    with session_scope() as session:
+        result = session.execute(
+            delete(ItemSummary).where(ItemSummary.created_at < older_than).returning(ItemSummary.id)
+        )
+        return len(result.all())

@@ -1,0 +1,83 @@
+"""Summarisers: the OpenAI one when a key is configured, else the offline extractive one.
+
+The OpenAI SDK is imported only when the LLM summariser is built (``summarise.llm``), so handlers that only
+serve cached reports never pay for that import.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Protocol
+
+from oss_tldr.reports.summarise.base import (
+    BODY_TOKENS,
+    ITEM_WORDS,
+    MAX_LLM_REQUESTS,
+    PERSON_WORDS,
+    TLDR_WORDS,
+    Digest,
+    DigestInput,
+    ItemBrief,
+    ItemInput,
+    LLMBudget,
+    PersonInput,
+    clip_words,
+    truncate_to_tokens,
+)
+from oss_tldr.reports.summarise.extractive import ExtractiveSummariser
+from oss_tldr.settings import Settings, get_settings
+
+
+class Summariser(Protocol):
+    """Writes item summaries (cacheable, per item version) and a report's digest (per window)."""
+
+    name: str  # "openai:<model>" or "extractive"
+    prompt_version: str  # bumped when prompts change; cached summaries of another version miss
+
+    def requests_for(self, item_count: int) -> int:
+        """Chat completions (first attempts) for a report with ``item_count`` items to summarise,
+        its digest included."""
+        ...
+
+    def summarise_items(self, items: Sequence[ItemInput], budget: LLMBudget) -> dict[int, str]:
+        """Item number -> summary (≤ 50 words) for every item given; raises rather than leave gaps."""
+        ...
+
+    def summarise_digest(self, digest: DigestInput, budget: LLMBudget) -> Digest:
+        """The repository TL;DR (≤ 100 words) and one TL;DR per person (≤ 40 words)."""
+        ...
+
+
+@functools.cache
+def _summariser_for(settings: Settings) -> Summariser:
+    if settings.openai_api_key or settings.openai_api_key_arn:
+        from oss_tldr.reports.summarise.llm import OpenAISummariser  # the SDK import lives there
+
+        return OpenAISummariser.from_settings(settings)
+    return ExtractiveSummariser()
+
+
+def get_summariser() -> Summariser:
+    """The container's summariser (one per settings, so the OpenAI client is created once)."""
+    return _summariser_for(get_settings())
+
+
+__all__ = [
+    "BODY_TOKENS",
+    "ITEM_WORDS",
+    "MAX_LLM_REQUESTS",
+    "PERSON_WORDS",
+    "TLDR_WORDS",
+    "Digest",
+    "DigestInput",
+    "ExtractiveSummariser",
+    "ItemBrief",
+    "ItemInput",
+    "LLMBudget",
+    "PersonInput",
+    "Summariser",
+    "clip_words",
+    "get_summariser",
+    "truncate_to_tokens",
+]

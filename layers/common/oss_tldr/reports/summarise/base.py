@@ -1,0 +1,139 @@
+"""What a summariser reads and writes, its request budget, and the text limits every summariser obeys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from oss_tldr.errors import UpstreamUnavailable
+
+ITEM_WORDS = 50
+PERSON_WORDS = 40
+TLDR_WORDS = 100
+# Item bodies are cut to this many tokens before they reach a summariser (≈ 4 characters per token,
+# the usual estimate for English text; no tokenizer is bundled in the Lambda layer).
+BODY_TOKENS = 250
+TITLE_CHARS = 300
+CHARS_PER_TOKEN = 4
+# A cold report costs at most this many chat completions, retries included.
+MAX_LLM_REQUESTS = 4
+
+_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
+_SPACE = re.compile(r"\s+")
+
+
+def clip_words(text: str, limit: int) -> str:
+    """``text`` on one line, cut to at most ``limit`` words (an ellipsis marks the cut)."""
+    words = text.split()
+    if len(words) <= limit:
+        return " ".join(words)
+    return " ".join(words[:limit]).rstrip(".,;:") + "…"
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def truncate_to_tokens(text: str | None, max_tokens: int = BODY_TOKENS) -> str:
+    """A body without template comments and runs of whitespace, cut at a word to ``max_tokens``."""
+    cleaned = _SPACE.sub(" ", _HTML_COMMENT.sub(" ", text or "")).strip()
+    limit = max_tokens * CHARS_PER_TOKEN
+    if len(cleaned) <= limit:
+        return cleaned
+    cut = cleaned[:limit]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut + " …[truncated]"
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    """One pull request or issue as a summariser sees it (body already truncated)."""
+
+    number: int
+    kind: Literal["pr", "issue"]
+    title: str
+    body: str
+    author: str
+    state: str
+    merged: bool = False
+    labels: tuple[str, ...] = ()
+    comments: int = 0
+    reactions: int = 0
+
+
+@dataclass(frozen=True)
+class ItemBrief:
+    number: int
+    kind: Literal["pr", "issue"]
+    title: str
+    summary: str
+    author: str
+    state: str
+    merged: bool = False
+    comments: int = 0
+    reactions: int = 0
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    username: str
+    prs: tuple[ItemBrief, ...]
+    issues: tuple[ItemBrief, ...]
+    total_items: int
+
+
+@dataclass(frozen=True)
+class DigestInput:
+    """Everything the repository TL;DR and the contributor TL;DRs are written from."""
+
+    repository: str
+    description: str | None
+    timeframe: str
+    start: str
+    end: str
+    pr_count: int
+    merged_count: int
+    issue_count: int
+    contributor_count: int
+    prs: tuple[ItemBrief, ...]
+    issues: tuple[ItemBrief, ...]
+    people: tuple[PersonInput, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    tldr: str
+    people: dict[str, str]  # username -> TL;DR
+
+
+@dataclass
+class LLMBudget:
+    """Chat completions of one report: planned first attempts, retries only from what is left."""
+
+    max_requests: int = MAX_LLM_REQUESTS
+    requests: int = 0
+    tokens: int = 0
+    planned: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def plan(self, calls: int) -> None:
+        self.planned += calls
+        if self.requests + self.planned > self.max_requests:
+            raise UpstreamUnavailable("The report needs more AI requests than its budget allows.")
+
+    def first_attempt(self, purpose: str) -> None:
+        self.planned = max(0, self.planned - 1)
+        self.requests += 1
+        self.log.append(purpose)
+
+    def can_retry(self) -> bool:
+        return self.requests + self.planned < self.max_requests
+
+    def retry(self, purpose: str) -> None:
+        self.requests += 1
+        self.log.append(f"{purpose} (retry)")
+
+    def record_usage(self, tokens: int) -> None:
+        self.tokens += tokens
