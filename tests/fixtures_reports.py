@@ -1,7 +1,7 @@
 """Pytest fixtures for the reports capability (loaded by tests/conftest.py).
 
 * ``repository_row(full_name, private=False)``: a ``repositories`` row, as the first lookup would store it.
-* ``cache_key(repository_id, timeframe="last_week")``: the cache key of the current window.
+* ``cache_key(full_name="octo/hello", timeframe="last_week")``: the cache key of the current window.
 * ``StubPayload``: a report payload for tests that inject their own generator into the single flight.
 """
 
@@ -28,6 +28,7 @@ class StubPayload:
 
 @pytest.fixture
 def repository_row(engine):
+    """Store a repository row; returns its id."""
     from oss_tldr.reports import store
 
     def make(full_name: str = "octo/hello", *, private: bool = False) -> int:
@@ -53,8 +54,8 @@ def cache_key():
     from oss_tldr.reports.store import CacheKey
     from oss_tldr.reports.windows import window_for
 
-    def make(repository_id: int, timeframe: str = "last_week") -> CacheKey:
+    def make(full_name: str = "octo/hello", timeframe: str = "last_week") -> CacheKey:
         window = window_for(timeframe)
-        return CacheKey(repository_id, timeframe, window.start, window.end)
+        return CacheKey(full_name, timeframe, window.start, window.end)
 
     return make

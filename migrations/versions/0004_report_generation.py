@@ -26,7 +26,8 @@ def upgrade() -> None:
     op.create_table(
         "report_jobs",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("repository_id", sa.Integer(), nullable=False),
+        sa.Column("repo", sa.String(length=255), nullable=False),
+        sa.Column("repository_id", sa.Integer(), nullable=True),
         sa.Column("timeframe", sa.String(length=20), nullable=False),
         sa.Column("timeframe_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("timeframe_end", sa.DateTime(timezone=True), nullable=False),
@@ -67,17 +68,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_jobs")),
     )
     op.create_index("ix_report_jobs_report_id", "report_jobs", ["report_id"], unique=False)
-    op.create_index(
-        "ix_report_jobs_repository_id_created_at",
-        "report_jobs",
-        ["repository_id", "created_at"],
-        unique=False,
-    )
+    op.create_index("ix_report_jobs_repository_id", "report_jobs", ["repository_id"], unique=False)
     op.create_index("ix_report_jobs_requested_by", "report_jobs", ["requested_by"], unique=False)
     create_updated_at_trigger("report_jobs")
     op.create_table(
         "report_generations",
-        sa.Column("repository_id", sa.Integer(), nullable=False),
+        sa.Column("repo", sa.String(length=255), nullable=False),
         sa.Column("timeframe", sa.String(length=20), nullable=False),
         sa.Column("timeframe_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("timeframe_end", sa.DateTime(timezone=True), nullable=False),
@@ -90,18 +86,8 @@ def upgrade() -> None:
             name=op.f("fk_report_generations_job_id_report_jobs"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["repository_id"],
-            ["repositories.id"],
-            name=op.f("fk_report_generations_repository_id_repositories"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint(
-            "repository_id",
-            "timeframe",
-            "timeframe_start",
-            "timeframe_end",
-            name=op.f("pk_report_generations"),
+            "repo", "timeframe", "timeframe_start", "timeframe_end", name=op.f("pk_report_generations")
         ),
     )
     op.create_index("ix_report_generations_job_id", "report_generations", ["job_id"], unique=False)
@@ -151,7 +137,7 @@ def downgrade() -> None:
     op.drop_table("report_generations")
     drop_updated_at_trigger("report_jobs")
     op.drop_index("ix_report_jobs_requested_by", table_name="report_jobs")
-    op.drop_index("ix_report_jobs_repository_id_created_at", table_name="report_jobs")
+    op.drop_index("ix_report_jobs_repository_id", table_name="report_jobs")
     op.drop_index("ix_report_jobs_report_id", table_name="report_jobs")
     op.drop_table("report_jobs")
     op.drop_column("reports", "prompt_version")

@@ -15,7 +15,7 @@ from oss_tldr.db import session_scope
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob
 from oss_tldr.errors import RateLimited
 from oss_tldr.reports import store
-from oss_tldr.reports.cache import GenerationFailed, GenerationPending, get_or_generate
+from oss_tldr.reports.cache import Generated, GenerationFailed, GenerationPending, get_or_generate
 from oss_tldr.reports.store import Fingerprint
 
 FP = Fingerprint("extractive", "test-1")
@@ -23,8 +23,11 @@ EXPIRES = dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)
 
 
 class CountingGenerator:
-    def __init__(self, payload: StubPayload | None = None) -> None:
+    """Stands in for GitHub + summaries: counts its calls, returns a fixed payload."""
+
+    def __init__(self, repository_id: int, payload: StubPayload | None = None) -> None:
         self.calls = 0
+        self.repository_id = repository_id
         self.payload = payload or StubPayload()
         self.lock = threading.Lock()
 
@@ -32,7 +35,7 @@ class CountingGenerator:
         with self.lock:
             self.calls += 1
         progress(50, "half way")
-        return self.payload
+        return Generated(self.repository_id, self.payload)
 
 
 def _run(key, generate, **kwargs):
@@ -45,8 +48,8 @@ def _count(db, model):
 
 
 def test_first_call_generates_and_second_call_reuses_the_report(repository_row, cache_key, db):
-    key = cache_key(repository_row())
-    generate = CountingGenerator()
+    repo_id, key = repository_row(), cache_key()
+    generate = CountingGenerator(repo_id)
     first = _run(key, generate)
     second = _run(key, generate)
     assert generate.calls == 1
@@ -64,7 +67,7 @@ def test_first_call_generates_and_second_call_reuses_the_report(repository_row, 
 
 
 def test_concurrent_callers_share_exactly_one_generation(repository_row, cache_key, db):
-    key = cache_key(repository_row())
+    repo_id, key = repository_row(), cache_key()
     waiting = threading.Semaphore(0)
     release = threading.Event()
 
@@ -77,7 +80,7 @@ def test_concurrent_callers_share_exactly_one_generation(repository_row, cache_k
         waiting.release()
         time.sleep(seconds)
 
-    generate = SlowGenerator()
+    generate = SlowGenerator(repo_id)
     callers = 24
     with ThreadPoolExecutor(callers) as pool:
         futures = [pool.submit(_run, key, generate, sleep=sleep) for _ in range(callers)]
@@ -93,7 +96,7 @@ def test_concurrent_callers_share_exactly_one_generation(repository_row, cache_k
 
 
 def test_failed_generation_caches_nothing_and_its_waiters_get_the_same_error(repository_row, cache_key, db):
-    key = cache_key(repository_row())
+    repo_id, key = repository_row(), cache_key()
     waiting = threading.Semaphore(0)
 
     def failing(progress):
@@ -120,13 +123,13 @@ def test_failed_generation_caches_nothing_and_its_waiters_get_the_same_error(rep
     job = db.scalars(select(ReportJob)).one()
     assert (job.status, job.error_status, job.error_code) == ("failed", 429, "rate_limited")
     # The next request may try again, and succeeds.
-    generate = CountingGenerator()
+    generate = CountingGenerator(repo_id)
     assert _run(key, generate).generated_here
     assert generate.calls == 1
 
 
 def test_unexpected_generator_error_is_recorded_as_a_safe_upstream_error(repository_row, cache_key, db):
-    key = cache_key(repository_row())
+    key = cache_key()
 
     def broken(progress):
         raise RuntimeError("secret internals: gho_fake_token")
@@ -140,17 +143,17 @@ def test_unexpected_generator_error_is_recorded_as_a_safe_upstream_error(reposit
 
 
 def test_crashed_generators_lease_expires_and_the_next_caller_regenerates(repository_row, cache_key, db):
-    key = cache_key(repository_row())
+    repo_id, key = repository_row(), cache_key()
     crashed_job = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
     assert crashed_job is not None
     # While the lease is live, a caller waits and gives up at its deadline.
     with pytest.raises(GenerationPending) as pending:
-        _run(key, CountingGenerator(), deadline=time.monotonic() + 0.2)
+        _run(key, CountingGenerator(repo_id), deadline=time.monotonic() + 0.2)
     assert pending.value.job_id == crashed_job
     # The generator never comes back: its lease runs out.
     db.execute(update(ReportGeneration).values(lease_expires_at=func.now() - dt.timedelta(seconds=1)))
     db.commit()
-    generate = CountingGenerator()
+    generate = CountingGenerator(repo_id)
     outcome = _run(key, generate)
     assert generate.calls == 1 and outcome.generated_here
     assert db.get(ReportJob, crashed_job).status == "failed"
@@ -158,7 +161,7 @@ def test_crashed_generators_lease_expires_and_the_next_caller_regenerates(reposi
 
 
 def test_progress_is_recorded_and_renews_the_lease(repository_row, cache_key, db):
-    key = cache_key(repository_row())
+    repo_id, key = repository_row(), cache_key()
     seen = {}
 
     def generate(progress):
@@ -169,16 +172,16 @@ def test_progress_is_recorded_and_renews_the_lease(repository_row, cache_key, db
             job = session.scalars(select(ReportJob)).one()
             seen["job"] = (job.status, job.progress, job.message)
             seen["renewed"] = session.scalar(select(ReportGeneration.lease_expires_at)) > before
-        return StubPayload()
+        return Generated(repo_id, StubPayload())
 
     _run(key, generate)
     assert seen == {"job": ("in_progress", 40, "fetching"), "renewed": True}
 
 
 def test_report_by_another_summariser_is_a_miss_and_is_replaced_in_place(repository_row, cache_key, db):
-    key = cache_key(repository_row())
-    old = _run(key, CountingGenerator(StubPayload(summariser="openai:gpt-4o-mini", tldr="old")))
-    generate = CountingGenerator(StubPayload(tldr="new"))
+    repo_id, key = repository_row(), cache_key()
+    old = _run(key, CountingGenerator(repo_id, StubPayload(summariser="openai:gpt-4o-mini", tldr="old")))
+    generate = CountingGenerator(repo_id, StubPayload(tldr="new"))
     new = _run(key, generate)
     assert generate.calls == 1
     assert new.report_id == old.report_id  # same row, so access history stays attached
@@ -187,10 +190,41 @@ def test_report_by_another_summariser_is_a_miss_and_is_replaced_in_place(reposit
 
 
 def test_force_regenerates_an_existing_report(repository_row, cache_key, db):
-    key = cache_key(repository_row())
-    _run(key, CountingGenerator(StubPayload(tldr="first")))
-    generate = CountingGenerator(StubPayload(tldr="second"))
+    repo_id, key = repository_row(), cache_key()
+    _run(key, CountingGenerator(repo_id, StubPayload(tldr="first")))
+    generate = CountingGenerator(repo_id, StubPayload(tldr="second"))
     outcome = _run(key, generate, force=True)
     assert generate.calls == 1 and outcome.generated_here
     assert db.get(Report, outcome.report_id).tldr_text == "second"
+    assert _count(db, Report) == 1
+
+
+def test_waiter_of_a_not_found_generation_tries_with_its_own_token(repository_row, cache_key, db):
+    from oss_tldr.errors import NotFound
+
+    repo_id, key = repository_row(), cache_key()
+    waiting = threading.Semaphore(0)
+    calls = []
+
+    def generate(progress):
+        calls.append(1)
+        if len(calls) == 1:
+            assert waiting.acquire(timeout=10)
+            raise NotFound("Repository not found.")
+        return Generated(repo_id, StubPayload())
+
+    def sleep(seconds):
+        waiting.release()
+        time.sleep(seconds)
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(_run, key, generate, sleep=sleep) for _ in range(2)]
+        results = []
+        for future in futures:
+            try:
+                results.append(future.result(timeout=30))
+            except NotFound as exc:
+                results.append(exc)
+    assert len(calls) == 2
+    assert sum(isinstance(r, NotFound) for r in results) == 1
     assert _count(db, Report) == 1

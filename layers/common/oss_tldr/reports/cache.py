@@ -11,8 +11,9 @@ The protocol, all in Postgres and all in short transactions (no advisory locks, 
    one short transaction upserts the report, deletes the lease and completes the job. A failure deletes
    the lease and marks the job failed with a safe error: nothing is cached, the next request retries.
 4. Everyone else follows the lease's job, polling with short sleeps (growing backoff) until the report
-   appears, the followed job fails (they raise the same class of error) or its lease goes stale (they
-   try to take it over), bounded by the caller's deadline (:class:`GenerationPending` past it).
+   appears, the followed job fails (they raise the same class of error, except answers that depend on
+   the generator's token — 401/403/404 — after which they try with their own) or its lease goes stale
+   (they try to take it over), bounded by the caller's deadline (:class:`GenerationPending` past it).
 """
 
 from __future__ import annotations
@@ -31,9 +32,22 @@ from oss_tldr.reports.store import CacheKey, Fingerprint, JobFailure, ReportPayl
 
 P = TypeVar("P", bound=ReportPayload)
 Progress = Callable[[int, str], None]
-Generate = Callable[[Progress], P]
+
+
+@dataclass(frozen=True)
+class Generated(Generic[P]):
+    """What a generator returns: the repository it looked up (its id) and the report content."""
+
+    repository_id: int
+    payload: P
+
+
+Generate = Callable[[Progress], Generated[P]]
 
 DEFAULT_LEASE = dt.timedelta(seconds=90)
+# Answers that depend on whose GitHub token asked (not found / not allowed / token refused): a waiter
+# does not inherit them; it runs the generation with its own token instead.
+PER_CALLER_STATUSES = frozenset({401, 403, 404})
 FIRST_WAIT_SECONDS = 0.05
 MAX_WAIT_SECONDS = 1.0
 
@@ -130,6 +144,9 @@ def get_or_generate(
             followed, wait = state.lease_job, FIRST_WAIT_SECONDS  # a (new) live generation: follow it
             continue
         if state.followed_failure is not None and (state.lease_job is None or state.lease_job == followed):
+            if state.followed_failure.status in PER_CALLER_STATUSES:
+                followed = None
+                continue
             raise GenerationFailed(state.followed_failure)
         if state.lease_job is None or state.lease_stale:
             job_id = store.claim(key, lease=lease, requested_by=requested_by, force=force)
@@ -155,7 +172,7 @@ def _generate(
 ) -> Outcome[P]:
     started = clock()
     try:
-        payload = generate(_LeaseKeeper(key, job_id, lease))
+        generated = generate(_LeaseKeeper(key, job_id, lease))
     except Exception as exc:
         error, failure = failure_of(exc)
         if not isinstance(exc, DomainError):
@@ -166,5 +183,5 @@ def _generate(
         if error is exc:
             raise
         raise error from exc
-    report_id = store.complete(key, job_id, payload, expires_at)
-    return Outcome(report_id=report_id, job_id=job_id, payload=payload, seconds=clock() - started)
+    report_id = store.complete(key, job_id, generated.repository_id, generated.payload, expires_at)
+    return Outcome(report_id=report_id, job_id=job_id, payload=generated.payload, seconds=clock() - started)

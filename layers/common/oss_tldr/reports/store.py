@@ -42,17 +42,32 @@ REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localS
 
 @dataclass(frozen=True)
 class CacheKey:
-    repository_id: int
+    """``(repository, timeframe, window start, window end)``; the repository by its lower-case name,
+    which every request knows before anyone has looked the repository up on GitHub."""
+
+    repo: str
     timeframe: str
     start: dt.datetime
     end: dt.datetime
 
-    def where(self, model: Any) -> Any:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "repo", self.repo.lower())
+
+    def lease_where(self) -> Any:
         return and_(
-            model.repository_id == self.repository_id,
-            model.timeframe == self.timeframe,
-            model.timeframe_start == self.start,
-            model.timeframe_end == self.end,
+            ReportGeneration.repo == self.repo,
+            ReportGeneration.timeframe == self.timeframe,
+            ReportGeneration.timeframe_start == self.start,
+            ReportGeneration.timeframe_end == self.end,
+        )
+
+    def report_where(self) -> Any:
+        repository_id = select(Repository.id).where(Repository.full_name == self.repo).scalar_subquery()
+        return and_(
+            Report.repository_id == repository_id,
+            Report.timeframe == self.timeframe,
+            Report.timeframe_start == self.start,
+            Report.timeframe_end == self.end,
         )
 
 
@@ -136,7 +151,7 @@ class JobView:
     progress: int
     report_id: int | None
     error: str | None
-    repository_id: int
+    repo: str
 
 
 def _json(value: Any) -> Any:
@@ -301,7 +316,7 @@ def current_generated_at(key: CacheKey) -> dt.datetime | None:
     """When the report of ``key`` was generated (None without one): a forced regeneration waits for a
     report newer than this."""
     with session_scope() as session:
-        return session.scalar(select(Report.generated_at).where(key.where(Report)))
+        return session.scalar(select(Report.generated_at).where(key.report_where()))
 
 
 # --------------------------------------------------------------------------------- private access
@@ -386,7 +401,7 @@ def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force
         session.execute(
             insert(ReportJob).values(
                 id=job_id,
-                repository_id=key.repository_id,
+                repo=key.repo,
                 timeframe=key.timeframe,
                 timeframe_start=key.start,
                 timeframe_end=key.end,
@@ -401,7 +416,7 @@ def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force
         claimed = session.execute(
             pg_insert(ReportGeneration)
             .values(
-                repository_id=key.repository_id,
+                repo=key.repo,
                 timeframe=key.timeframe,
                 timeframe_start=key.start,
                 timeframe_end=key.end,
@@ -414,7 +429,7 @@ def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force
         if claimed is None:
             stale = session.execute(
                 select(ReportGeneration.job_id)
-                .where(key.where(ReportGeneration), ReportGeneration.lease_expires_at < func.now())
+                .where(key.lease_where(), ReportGeneration.lease_expires_at < func.now())
                 .with_for_update(skip_locked=True)
             ).first()
             taken = None
@@ -422,7 +437,7 @@ def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force
                 taken = session.execute(
                     update(ReportGeneration)
                     .where(
-                        key.where(ReportGeneration),
+                        key.lease_where(),
                         ReportGeneration.job_id == stale.job_id,
                         ReportGeneration.lease_expires_at < func.now(),
                     )
@@ -456,18 +471,20 @@ def renew(key: CacheKey, job_id: uuid.UUID, *, lease: dt.timedelta, progress: in
         )
         renewed = session.execute(
             update(ReportGeneration)
-            .where(key.where(ReportGeneration), ReportGeneration.job_id == job_id)
+            .where(key.lease_where(), ReportGeneration.job_id == job_id)
             .values(lease_expires_at=func.now() + lease)
             .returning(ReportGeneration.job_id)
         ).first()
     return renewed is not None
 
 
-def complete(key: CacheKey, job_id: uuid.UUID, payload: ReportPayload, expires_at: dt.datetime) -> int:
+def complete(
+    key: CacheKey, job_id: uuid.UUID, repository_id: int, payload: ReportPayload, expires_at: dt.datetime
+) -> int:
     """Store the generated report (replacing the key's stale row, keeping its id), release the lease and
     complete the job: one short transaction. Returns the report id."""
     values = {
-        "repository_id": key.repository_id,
+        "repository_id": repository_id,
         "timeframe": key.timeframe,
         "timeframe_start": key.start,
         "timeframe_end": key.end,
@@ -492,14 +509,17 @@ def complete(key: CacheKey, job_id: uuid.UUID, payload: ReportPayload, expires_a
     ).returning(Report.id)
     with session_scope() as session:
         report_id = int(session.execute(upsert).scalar_one())
-        session.execute(
-            delete(ReportGeneration).where(key.where(ReportGeneration), ReportGeneration.job_id == job_id)
-        )
+        session.execute(delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job_id))
         session.execute(
             update(ReportJob)
             .where(ReportJob.id == job_id)
             .values(
-                status="completed", progress=100, message="done", report_id=report_id, finished_at=func.now()
+                status="completed",
+                progress=100,
+                message="done",
+                repository_id=repository_id,
+                report_id=report_id,
+                finished_at=func.now(),
             )
         )
     return report_id
@@ -508,9 +528,7 @@ def complete(key: CacheKey, job_id: uuid.UUID, payload: ReportPayload, expires_a
 def fail(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
     """Release the lease and mark the job failed; nothing is cached."""
     with session_scope() as session:
-        session.execute(
-            delete(ReportGeneration).where(key.where(ReportGeneration), ReportGeneration.job_id == job_id)
-        )
+        session.execute(delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job_id))
         session.execute(
             update(ReportJob)
             .where(ReportJob.id == job_id)
@@ -535,7 +553,7 @@ def poll(
 ) -> PollState:
     """Where the key stands: a usable report, the live lease, the outcome of the followed job."""
     report_filter = [
-        key.where(Report),
+        key.report_where(),
         or_(Report.expires_at.is_(None), Report.expires_at > func.now()),
         Report.summariser == fingerprint.summariser,
         Report.prompt_version == fingerprint.prompt_version,
@@ -547,7 +565,7 @@ def poll(
         lease = session.execute(
             select(
                 ReportGeneration.job_id, (ReportGeneration.lease_expires_at < func.now()).label("stale")
-            ).where(key.where(ReportGeneration))
+            ).where(key.lease_where())
         ).first()
         failure = None
         if followed_job is not None and report_id is None:
@@ -589,7 +607,7 @@ def job_view(job_id: uuid.UUID) -> JobView | None:
             progress=job.progress,
             report_id=job.report_id,
             error=job.error,
-            repository_id=job.repository_id,
+            repo=job.repo,
         )
 
 

@@ -42,8 +42,10 @@ class ReportJob(Base):
     __tablename__ = "report_jobs"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    repository_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    repo: Mapped[str] = mapped_column(String(255), nullable=False)  # lower-case "owner/name"
+    # Known once the generation has looked the repository up on GitHub.
+    repository_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("repositories.id", ondelete="CASCADE")
     )
     timeframe: Mapped[str] = mapped_column(String(20), nullable=False)
     timeframe_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -67,20 +69,21 @@ class ReportJob(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {JOB_STATUSES!r}", name="status_known"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
-        Index("ix_report_jobs_repository_id_created_at", "repository_id", "created_at"),
+        Index("ix_report_jobs_repository_id", "repository_id"),
         Index("ix_report_jobs_report_id", "report_id"),
         Index("ix_report_jobs_requested_by", "requested_by"),
     )
 
 
 class ReportGeneration(Base):
-    """The single-flight lease of one cache key (present only while the key is being generated)."""
+    """The single-flight lease of one cache key (present only while the key is being generated).
+
+    Keyed by the lower-case repository name rather than its id: on a cold key the repository may not be
+    known yet, and only the generator looks it up on GitHub (the lookup is one of its three requests)."""
 
     __tablename__ = "report_generations"
 
-    repository_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
-    )
+    repo: Mapped[str] = mapped_column(String(255), nullable=False)
     timeframe: Mapped[str] = mapped_column(String(20), nullable=False)
     timeframe_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     timeframe_end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -91,7 +94,7 @@ class ReportGeneration(Base):
     claimed_at: Mapped[dt.datetime] = created_at_column()
 
     __table_args__ = (
-        PrimaryKeyConstraint("repository_id", "timeframe", "timeframe_start", "timeframe_end"),
+        PrimaryKeyConstraint("repo", "timeframe", "timeframe_start", "timeframe_end"),
         Index("ix_report_generations_job_id", "job_id"),
     )
 
