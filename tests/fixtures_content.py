@@ -1,1 +1,35 @@
 """Pytest fixtures for report content: the fake OpenAI and seeded GitHub activity (loaded by conftest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+FAKE_OPENAI_KEY = "sk-fake-oss-tldr-tests"
+
+
+@pytest.fixture
+def fake_openai(settings_env) -> Iterator[Any]:
+    """A fake OpenAI on 127.0.0.1; OPENAI_API_KEY/OPENAI_BASE_URL point at it, so get_summariser() is
+    the OpenAI summariser (a fresh one: summarisers are cached per settings)."""
+    from fakes.openai import FakeOpenAI
+
+    fake = FakeOpenAI.start()
+    settings_env(OPENAI_API_KEY=FAKE_OPENAI_KEY, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY_ARN=None)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def seeded_repo(fake_github):
+    """``octo/hello`` on the fake GitHub with a month of realistic activity around ``now`` (returned)."""
+    from fakes.github_activity import seed_activity
+
+    def seed(full_name: str = "octo/hello", *, now: dt.datetime | None = None, **kw: Any) -> Any:
+        now = now or dt.datetime.now(dt.UTC)
+        return seed_activity(fake_github, full_name, now=now, **kw)
+
+    return seed

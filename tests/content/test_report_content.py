@@ -141,3 +141,47 @@ def test_without_an_openai_key_the_extractive_summariser_is_used(settings_env):
     summariser = get_summariser()
     assert summariser.name == "extractive"
     assert summariser is get_summariser()  # one per container
+
+
+def test_extractive_report_never_imports_the_openai_sdk(engine, fake_github):
+    """A fresh process builds a whole report offline (no key) and the SDK is never imported."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    seed_activity(fake_github, "octo/hello", now=NOW, prs=5, issues=4)
+    script = f"""
+import datetime as dt, json, sys
+from oss_tldr.github.activity import fetch_repository
+from oss_tldr.github.client import GitHubClient
+from oss_tldr.reports.content import build_report_content
+from oss_tldr.reports.summarise import get_summariser
+from oss_tldr.reports.windows import window_for
+from oss_tldr.settings import get_settings
+
+github = GitHubClient(get_settings().github_api_url, None)
+repo = fetch_repository(github, "octo", "hello")
+now = dt.datetime.fromisoformat({NOW.isoformat()!r})
+window = window_for("last_month", now)
+content = build_report_content(repo, window, github=github, summariser=get_summariser())
+print(json.dumps({{"summariser": content.summariser, "prs": len(content.prs),
+                  "summaries": all(i.summary for i in content.prs), "tldr": bool(content.tldr),
+                  "openai_imported": "openai" in sys.modules}}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_API_KEY")}
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {
+        "summariser": "extractive",
+        "prs": outcome["prs"],
+        "summaries": True,
+        "tldr": True,
+        "openai_imported": False,
+    }
+    assert outcome["prs"] > 0

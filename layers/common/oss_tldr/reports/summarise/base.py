@@ -20,7 +20,8 @@ CHARS_PER_TOKEN = 4
 MAX_LLM_REQUESTS = 4
 
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[ \t\f\v]+")
+_LINES = re.compile(r"\s*\n\s*")
 
 
 def clip_words(text: str, limit: int) -> str:
@@ -36,14 +37,17 @@ def estimate_tokens(text: str) -> int:
 
 
 def truncate_to_tokens(text: str | None, max_tokens: int = BODY_TOKENS) -> str:
-    """A body without template comments and runs of whitespace, cut at a word to ``max_tokens``."""
-    cleaned = _SPACE.sub(" ", _HTML_COMMENT.sub(" ", text or "")).strip()
+    """A body without template comments and runs of blanks (line breaks kept), cut at a word to
+    ``max_tokens``."""
+    cleaned = _SPACE.sub(" ", _HTML_COMMENT.sub(" ", (text or "").replace("\r", "")))
+    cleaned = _LINES.sub("\n", cleaned).strip()
     limit = max_tokens * CHARS_PER_TOKEN
     if len(cleaned) <= limit:
         return cleaned
     cut = cleaned[:limit]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
+    boundary = max(cut.rfind(" "), cut.rfind("\n"))
+    if boundary > limit // 2:
+        cut = cut[:boundary]
     return cut + " …[truncated]"
 
 
