@@ -40,10 +40,13 @@ class KeyRing:
 
 
 def parse_key_ring(raw: str) -> KeyRing:
+    """``{"active": kid, "keys": {kid: secret}}``, or the flat ``{"active": kid, kid: secret, ...}`` that
+    Secrets Manager's generated secrets produce."""
     try:
         data = json.loads(raw)
         active = str(data["active"])
-        keys = {str(kid): str(value).encode() for kid, value in dict(data["keys"]).items()}
+        ring = data["keys"] if "keys" in data else {k: v for k, v in data.items() if k != "active"}
+        keys = {str(kid): str(value).encode() for kid, value in dict(ring).items()}
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigurationError('The JWT key ring must be {"active": kid, "keys": {kid: secret}}') from exc
     if active not in keys:

@@ -1,0 +1,103 @@
+"""Repos function: the caller's GitHub repositories, repository search, the tracked list and the import
+from the old client. Every route needs a session (the ``require_session`` middleware: 401 otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict
+
+from oss_tldr.api import create_app, lambda_entrypoint
+from oss_tldr.api.auth import current_principal, require_session
+from oss_tldr.repos import importer, tracking
+from oss_tldr.repos.schemas import RepositoryOut
+
+IMPORT_MAX_BODY_BYTES = 5 * 1024 * 1024  # the old client kept up to 50 reports; Lambda's limit is 6 MB
+
+app = create_app(max_body_bytes=IMPORT_MAX_BODY_BYTES)
+app.use(middlewares=[require_session])
+
+
+class RepositoryList(BaseModel):
+    repositories: list[RepositoryOut]
+
+
+class SearchResult(BaseModel):
+    repositories: list[RepositoryOut]
+    total_count: int
+
+
+class RepoUrlRequest(BaseModel):
+    repo_url: str
+
+
+class TrackResponse(BaseModel):
+    repository: RepositoryOut
+
+
+class RemovedResponse(BaseModel):
+    removed: bool
+
+
+class ImportRequest(BaseModel):
+    """The old client's localStorage export: ``{"repos": [...], "reports": [...]}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    repos: list[Any] | None = None
+    reports: list[Any] | None = None
+
+
+class ImportResponse(BaseModel):
+    repositories_imported: int
+    reports_imported: int
+    skipped: int
+
+
+@app.get("/api/v1/repos/user")
+def user_repos(per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> RepositoryList:
+    user_id = current_principal(app).user_id
+    return RepositoryList(repositories=tracking.user_repositories(user_id, per_page))
+
+
+@app.get("/api/v1/repos/search")
+def search_repos(
+    q: Annotated[str, Query(max_length=1024)] = "", per_page: Annotated[int, Query(ge=1, le=100)] = 20
+) -> SearchResult:
+    repositories, total = tracking.search(current_principal(app).user_id, q, per_page)
+    return SearchResult(repositories=repositories, total_count=total)
+
+
+@app.get("/api/v1/users/me/repositories")
+def list_tracked() -> RepositoryList:
+    return RepositoryList(repositories=tracking.tracked_repositories(current_principal(app).user_id))
+
+
+@app.post("/api/v1/users/me/repositories")
+def track(body: RepoUrlRequest) -> TrackResponse:
+    return TrackResponse(repository=tracking.track_repository(current_principal(app).user_id, body.repo_url))
+
+
+@app.delete("/api/v1/users/me/repositories")
+def untrack(body: RepoUrlRequest) -> RemovedResponse:
+    return RemovedResponse(removed=tracking.untrack_repository(current_principal(app).user_id, body.repo_url))
+
+
+@app.delete("/api/v1/users/me/repositories/<id>")
+def untrack_id(id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> RemovedResponse:
+    return RemovedResponse(removed=tracking.untrack_repository_id(current_principal(app).user_id, id))
+
+
+@app.post("/api/v1/users/me/import")
+def import_local_storage(body: ImportRequest) -> ImportResponse:
+    result = importer.import_local_storage(current_principal(app).user_id, body.repos, body.reports)
+    return ImportResponse(
+        repositories_imported=result.repositories_imported,
+        reports_imported=result.reports_imported,
+        skipped=result.skipped,
+    )
+
+
+lambda_handler = lambda_entrypoint(app)

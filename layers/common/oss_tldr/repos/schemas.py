@@ -1,0 +1,112 @@
+"""The contract's ``Repository`` shape, from a GitHub payload or from a ``repositories`` row.
+
+``id`` is GitHub's repository id (what the SPA gets from search and keeps); ``stargazers_count`` is always
+a number (the SPA crashes on a missing one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from oss_tldr.db.models import Repository
+
+
+class RepositoryOut(BaseModel):
+    id: int
+    name: str
+    full_name: str
+    owner: str
+    description: str | None = None
+    html_url: str
+    private: bool = False
+    fork: bool = False
+    archived: bool = False
+    language: str | None = None
+    stargazers_count: int = 0
+    updated_at: str | None = None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def from_github(payload: Mapping[str, Any]) -> RepositoryOut:
+    full_name = str(payload["full_name"])
+    owner_login, _, name = full_name.partition("/")
+    owner = payload.get("owner")
+    if isinstance(owner, Mapping) and isinstance(owner.get("login"), str):
+        owner_login = owner["login"]
+    return RepositoryOut(
+        id=_int(payload.get("id")),
+        name=_str(payload.get("name")) or name,
+        full_name=full_name,
+        owner=owner_login,
+        description=_str(payload.get("description")),
+        html_url=_str(payload.get("html_url")) or f"https://github.com/{full_name}",
+        private=bool(payload.get("private", False)),
+        fork=bool(payload.get("fork", False)),
+        archived=bool(payload.get("archived", False)),
+        language=_str(payload.get("language")),
+        stargazers_count=_int(payload.get("stargazers_count")),
+        updated_at=_str(payload.get("updated_at")),
+    )
+
+
+def from_row(row: Repository) -> RepositoryOut:
+    return RepositoryOut(
+        id=row.github_id if row.github_id is not None else row.id,
+        name=row.name,
+        full_name=f"{row.owner}/{row.name}",
+        owner=row.owner,
+        description=row.description,
+        html_url=row.html_url,
+        private=row.is_private,
+        fork=row.is_fork,
+        archived=row.is_archived,
+        language=row.language,
+        stargazers_count=row.stargazers_count or 0,
+        updated_at=_iso(row.github_updated_at),
+    )
+
+
+def parse_github_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def row_values(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``repositories`` column values of a GitHub payload (``full_name`` lower-cased: the unique key)."""
+    out = from_github(payload)
+    return {
+        "full_name": out.full_name.lower(),
+        "owner": out.owner[:255],
+        "name": out.name[:255],
+        "github_id": out.id or None,
+        "description": out.description,
+        "html_url": out.html_url[:512],
+        "is_private": out.private,
+        "is_fork": out.fork,
+        "is_archived": out.archived,
+        "language": (out.language or None) and out.language[:100],
+        "stargazers_count": out.stargazers_count,
+        "github_updated_at": parse_github_time(out.updated_at),
+    }

@@ -1,0 +1,102 @@
+"""Tracking, listing and finding repositories for the signed-in user.
+
+GitHub is always asked with the caller's own token (so a private repository is found only by someone who
+can see it); no database transaction is open during a GitHub call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oss_tldr.db.engine import session_scope
+from oss_tldr.errors import BadRequest, NotFound
+from oss_tldr.github import users as github_users
+from oss_tldr.github.client import GitHubForbidden, GitHubUnauthorized
+from oss_tldr.github.names import full_name_key, parse_repo_ref
+from oss_tldr.identity.tokens import github_token_for
+from oss_tldr.repos import store
+from oss_tldr.repos.schemas import RepositoryOut, from_github, from_row
+
+MAX_QUERY_CHARS = 256
+
+
+def user_github_token(user_id: int) -> str:
+    """The caller's GitHub token; 401 (sign in again) when none is usable."""
+    token = github_token_for(user_id)
+    if token is None:
+        raise GitHubUnauthorized()
+    return token
+
+
+def lookup(token: str, owner: str, repo: str) -> dict[str, Any] | None:
+    """The repository as the token sees it, or None when it does not exist or is not visible."""
+    try:
+        return github_users.get_repository(token, owner, repo)
+    except (NotFound, GitHubForbidden):
+        return None
+
+
+def track_repository(user_id: int, repo_url: str) -> RepositoryOut:
+    owner, repo = parse_repo_ref(repo_url)
+    payload = lookup(user_github_token(user_id), owner, repo)
+    if payload is None:
+        raise NotFound("No such repository, or you cannot see it.", code="repository_not_found")
+    with session_scope() as session:
+        store.track(session, user_id, store.upsert_repository(session, payload))
+    return from_github(payload)
+
+
+def tracked_repositories(user_id: int) -> list[RepositoryOut]:
+    with session_scope() as session:
+        return [from_row(row) for row in store.tracked(session, user_id)]
+
+
+def untrack_repository(user_id: int, repo_url: str) -> bool:
+    owner, repo = parse_repo_ref(repo_url)
+    with session_scope() as session:
+        return store.untrack_by_name(session, user_id, full_name_key(owner, repo))
+
+
+def untrack_repository_id(user_id: int, repository_id: int) -> bool:
+    """Untrack by the ``id`` the API shows; 404 unless the caller tracks it."""
+    with session_scope() as session:
+        removed = store.untrack_by_github_id(session, user_id, repository_id)
+    if not removed:
+        raise NotFound("You do not track this repository.", code="not_tracked")
+    return True
+
+
+def user_repositories(user_id: int, per_page: int) -> list[RepositoryOut]:
+    items = github_users.list_user_repositories(user_github_token(user_id), per_page)
+    return [from_github(item) for item in items if item.get("full_name")]
+
+
+def search(user_id: int, query: str, per_page: int) -> tuple[list[RepositoryOut], int]:
+    """GitHub search; a query that names a repository (URL or owner/repo) gets that repository first."""
+    query = query.strip()
+    if not query or len(query) > MAX_QUERY_CHARS:
+        raise BadRequest(f"q must be 1 to {MAX_QUERY_CHARS} characters.", code="invalid_query")
+    token = user_github_token(user_id)
+    exact: dict[str, Any] | None = None
+    try:
+        owner, repo = parse_repo_ref(query)
+    except BadRequest:
+        search_query = query
+    else:
+        exact = lookup(token, owner, repo)
+        search_query = f"{owner}/{repo}"
+    total, items = github_users.search_repositories(token, search_query, per_page)
+    results: list[RepositoryOut] = []
+    seen: set[int] = set()
+    for item in ([exact] if exact else []) + items:
+        if not item.get("full_name"):
+            continue
+        out = from_github(item)
+        if out.id in seen:
+            continue
+        seen.add(out.id)
+        results.append(out)
+    results = results[:per_page]
+    if exact is not None and not any(i.get("id") == exact.get("id") for i in items):
+        total += 1
+    return results, max(total, len(results))
