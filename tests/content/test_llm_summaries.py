@@ -18,6 +18,7 @@ from oss_tldr.reports.summarise import (
     MAX_LLM_REQUESTS,
     ExtractiveSummariser,
     get_summariser,
+    summariser_identity,
 )
 from oss_tldr.reports.windows import window_for
 
@@ -252,3 +253,10 @@ def test_summariser_follows_the_configured_key_and_model(fake_openai, settings_e
     assert get_summariser() is summariser
     settings_env(OPENAI_API_KEY=None)
     assert get_summariser().name == "extractive"
+
+
+@pytest.mark.parametrize("key", [None, "sk-fake-identity"])
+def test_summariser_identity_matches_the_summariser_without_building_it(settings_env, key):
+    settings_env(OPENAI_API_KEY=key, OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    summariser = get_summariser()
+    assert summariser_identity() == (summariser.name, summariser.prompt_version)

@@ -58,6 +58,17 @@ def _summariser_for(settings: Settings) -> Summariser:
     return ExtractiveSummariser()
 
 
+def summariser_identity(settings: Settings | None = None) -> tuple[str, str]:
+    """``(name, prompt_version)`` of the summariser :func:`get_summariser` would return, without building
+    it (so without importing the OpenAI SDK): what a cache-hit path compares stored reports against."""
+    settings = settings or get_settings()
+    if settings.openai_api_key or settings.openai_api_key_arn:
+        from oss_tldr.reports.summarise.prompts import PROMPT_VERSION  # no SDK import there
+
+        return f"openai:{settings.openai_model}", PROMPT_VERSION
+    return ExtractiveSummariser.name, ExtractiveSummariser.prompt_version
+
+
 def get_summariser() -> Summariser:
     """The container's summariser (one per settings, so the OpenAI client is created once)."""
     return _summariser_for(get_settings())
@@ -79,5 +90,6 @@ __all__ = [
     "Summariser",
     "clip_words",
     "get_summariser",
+    "summariser_identity",
     "truncate_to_tokens",
 ]
