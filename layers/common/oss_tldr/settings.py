@@ -89,6 +89,10 @@ class Settings:
     admin_logins: frozenset[str] = frozenset()
     cors_allow_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     force_daily_quota: int = 10
+    # --- report cache ---------------------------------------------------------------------
+    report_wait_seconds: int = 25  # how long a request waits for a shared generation (API GW caps at 30)
+    report_lease_seconds: int = 90  # a generation lease; renewed with progress, taken over once expired
+    private_access_ttl_seconds: int = 300  # how long a positive private-repository check is remembered
     # --- runtime --------------------------------------------------------------------------
     in_aws: bool = False
     environment: str = "local"
@@ -127,6 +131,11 @@ class Settings:
             admin_logins=frozenset(login.lower() for login in _csv(env.get("ADMIN_LOGINS"))),
             cors_allow_origins=_csv(env.get("CORS_ALLOW_ORIGINS"), DEFAULT_CORS_ORIGINS),
             force_daily_quota=_int(env, "FORCE_DAILY_QUOTA", cls.force_daily_quota),
+            report_wait_seconds=_int(env, "REPORT_WAIT_SECONDS", cls.report_wait_seconds, minimum=1),
+            report_lease_seconds=_int(env, "REPORT_LEASE_SECONDS", cls.report_lease_seconds, minimum=5),
+            private_access_ttl_seconds=_int(
+                env, "PRIVATE_ACCESS_TTL_SECONDS", cls.private_access_ttl_seconds
+            ),
             in_aws=in_aws,
             environment=env.get("ENVIRONMENT") or ("aws" if in_aws else "local"),
         )

@@ -76,3 +76,36 @@ class ReportSummary(BaseModel):
     pr_count: int = 0
     issue_count: int = 0
     people_count: int = 0
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    repo_url: str = Field(min_length=1, max_length=512)
+    timeframe: str = Field(default="last_week", max_length=20)
+    force: bool = False
+
+
+class JobAccepted(BaseModel):
+    """202: the shared generation is still running; poll ``GET /reports/jobs/{job_id}``."""
+
+    job_id: str | None
+    status: str
+    progress: int
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    status: str  # queued / in_progress / completed / failed
+    progress: int
+    report_id: int | None = None
+    error: str | None = None
+
+
+class ReportPage(BaseModel):
+    reports: list[ReportSummary] = Field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class Invalidated(BaseModel):
+    deleted: int

@@ -35,8 +35,14 @@ from oss_tldr.db.models import (
 from oss_tldr.errors import BadRequest
 
 SECTIONS = ("prs", "issues", "people", "tldr")
-# Section name -> report column. A whitelist: the column name is interpolated into the hit statement.
-_SECTION_COLUMN = {"prs": "prs", "issues": "issues", "people": "people", "tldr": "tldr_text"}
+# Section name -> the hit statement's expression. A whitelist (it is interpolated into the statement). JSON
+# sections come back as JSON text, spliced into the response as is: no parse and re-dump on a hit.
+_SECTION_COLUMN = {
+    "prs": "r.prs::text",
+    "issues": "r.issues::text",
+    "people": "r.people::text",
+    "tldr": "coalesce(r.tldr_text, '')",
+}
 REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
 
 
@@ -102,7 +108,7 @@ class SectionHit:
     repository_id: int
     is_private: bool
     access_ok: bool  # a remembered positive access check of this user (only meaningful when private)
-    data: Any
+    data: str  # JSON text of the section's array, or the TL;DR text
     generated_at: dt.datetime
     expires_at: dt.datetime | None
 
@@ -198,7 +204,7 @@ def repository_id_by_name(full_name: str) -> int | None:
 # --------------------------------------------------------------------------------- the cache hit
 _HIT_SQL = """
 WITH hit AS (
-    SELECT r.id, r.repository_id, repo.is_private, r.{column} AS data, r.generated_at, r.expires_at,
+    SELECT r.id, r.repository_id, repo.is_private, {column} AS data, r.generated_at, r.expires_at,
            (ac.user_id IS NOT NULL) AS access_ok
     FROM repositories repo
     JOIN reports r
@@ -218,9 +224,7 @@ _ACCESS_CTE = """, seen AS (
     ON CONFLICT (user_id, report_id) DO UPDATE SET accessed_at = excluded.accessed_at
 )"""
 _HIT_STATEMENTS = {
-    (section, with_user): text(
-        _HIT_SQL.format(column=column, access_cte=_ACCESS_CTE if with_user else "")
-    ).bindparams()
+    (section, with_user): text(_HIT_SQL.format(column=column, access_cte=_ACCESS_CTE if with_user else ""))
     for section, column in _SECTION_COLUMN.items()
     for with_user in (True, False)
 }
@@ -743,21 +747,46 @@ def _summary(row: Row[Any], accessed_at: dt.datetime | None) -> SummaryRow:
 
 
 # --------------------------------------------------------------------------------- invalidation
-def delete_report(report_id: int, session: Session) -> dict[str, Any] | None:
-    """Delete one report in the caller's transaction (so the audit row commits with it)."""
-    row = session.execute(
-        select(Report.id, Repository.full_name, Report.timeframe)
-        .join(Repository, Repository.id == Report.repository_id)
-        .where(Report.id == report_id)
-    ).first()
-    if row is None:
-        return None
-    session.execute(delete(Report).where(Report.id == report_id))
-    return {"repo": row.full_name, "timeframe": row.timeframe}
+def invalidate_report(report_id: int, *, actor_user_id: int) -> bool:
+    """Delete one report and audit it, in one transaction; False when there is no such report."""
+    from oss_tldr.identity.audit import REPORT_INVALIDATED, record_audit
+
+    with session_scope() as session:
+        row = session.execute(
+            delete(Report)
+            .where(Report.id == report_id)
+            .returning(Report.id, Report.repository_id, Report.timeframe)
+        ).first()
+        if row is None:
+            return False
+        record_audit(
+            session,
+            actor_user_id=actor_user_id,
+            action=REPORT_INVALIDATED,
+            target_type="report",
+            target_id=report_id,
+            details={"repository_id": row.repository_id, "timeframe": row.timeframe},
+        )
+    return True
 
 
-def delete_repository_reports(full_name: str, session: Session) -> int:
-    """Delete every report of a repository in the caller's transaction; the number deleted."""
-    ids = select(Repository.id).where(Repository.full_name == full_name.lower()).scalar_subquery()
-    result = session.execute(delete(Report).where(Report.repository_id == ids).returning(Report.id))
-    return len(result.all())
+def invalidate_repository(full_name: str, *, actor_user_id: int) -> int:
+    """Delete every report of a repository and audit it, in one transaction; the number deleted."""
+    from oss_tldr.identity.audit import REPOSITORY_REPORTS_INVALIDATED, record_audit
+
+    repository_id = select(Repository.id).where(Repository.full_name == full_name.lower()).scalar_subquery()
+    with session_scope() as session:
+        deleted = len(
+            session.execute(
+                delete(Report).where(Report.repository_id == repository_id).returning(Report.id)
+            ).all()
+        )
+        record_audit(
+            session,
+            actor_user_id=actor_user_id,
+            action=REPOSITORY_REPORTS_INVALIDATED,
+            target_type="repository",
+            target_id=full_name.lower(),
+            details={"deleted": deleted},
+        )
+    return deleted

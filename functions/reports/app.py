@@ -1,0 +1,201 @@
+"""Reports function: the shared report cache for the SPA, plus its admin routes.
+
+Every route needs a session. The four section routes answer 200 with their data in the same request, even
+for a report nobody has generated yet (the SPA fires them at once and never polls): the first one
+generates, the others wait for that one generation. ``tldr`` is ``text/plain``. ``POST /reports/generate``
+answers 202 with a job when the shared generation cannot finish within this request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from oss_tldr.api import create_app, lambda_entrypoint
+from oss_tldr.api.auth import Principal, current_principal, require_admin, require_session
+from oss_tldr.github.names import parse_repo_ref
+from oss_tldr.reports import service
+from oss_tldr.reports.schemas import (
+    GenerateRequest,
+    Invalidated,
+    JobAccepted,
+    JobStatus,
+    Report,
+    ReportPage,
+    ReportSummary,
+)
+from oss_tldr.reports.store import StoredReport, SummaryRow
+from oss_tldr.settings import get_settings
+
+app = create_app()
+auth = [require_session]
+Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
+SAFETY_MARGIN_SECONDS = 2.0
+
+
+def _caller() -> tuple[Principal, service.Requester]:
+    principal = current_principal(app)
+    return principal, service.Requester.user(principal.user_id)
+
+
+def _deadline() -> float:
+    """Wait for a shared generation at most ``REPORT_WAIT_SECONDS``, and never past the Lambda's time."""
+    wait = float(get_settings().report_wait_seconds)
+    context = app.lambda_context
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        wait = min(wait, context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
+    return time.monotonic() + max(0.0, wait)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _report(report: StoredReport, *, cached: bool) -> Report:
+    return Report.model_validate(
+        {
+            "id": report.id,
+            "repo": report.repo,
+            "timeframe": report.timeframe,
+            "timeframe_start": report.timeframe_start.isoformat(),
+            "timeframe_end": report.timeframe_end.isoformat(),
+            "tldr": report.tldr,
+            "prs": report.prs,
+            "issues": report.issues,
+            "people": report.people,
+            "generated_at": report.generated_at.isoformat(),
+            "expires_at": _iso(report.expires_at),
+            "version": report.version,
+            "cached": cached,
+        }
+    )
+
+
+def _summary(row: SummaryRow) -> ReportSummary:
+    return ReportSummary(
+        id=row.id,
+        repo=row.repo,
+        timeframe=row.timeframe,
+        timeframe_start=row.timeframe_start.isoformat(),
+        timeframe_end=row.timeframe_end.isoformat(),
+        generated_at=row.generated_at.isoformat(),
+        expires_at=_iso(row.expires_at),
+        accessed_at=_iso(row.accessed_at),
+        pr_count=row.pr_count,
+        issue_count=row.issue_count,
+        people_count=row.people_count,
+    )
+
+
+@app.get("/api/v1/reports/<owner>/<repo>/<section>", middlewares=auth)
+def section(
+    owner: str,
+    repo: str,
+    section: str,
+    timeframe: Annotated[str, Query(max_length=20)] = "last_week",
+    force: Annotated[bool, Query()] = False,
+) -> Response[str]:
+    _, requester = _caller()
+    result = service.get_section(
+        requester, owner, repo, timeframe, section, force=force, deadline=_deadline()
+    )
+    if result.section == "tldr":
+        return Response(status_code=200, content_type="text/plain; charset=utf-8", body=result.body)
+    # The section's JSON comes from the database as text and is spliced in as is.
+    body = (
+        f'{{"{result.section}":{result.body},"cached":{"true" if result.cached else "false"},'
+        f'"generated_at":"{result.generated_at.isoformat()}",'
+        f'"expires_at":{_json_time(result.expires_at)},"report_id":{result.report_id}}}'
+    )
+    return Response(status_code=200, content_type="application/json", body=body)
+
+
+def _json_time(value: Any) -> str:
+    return f'"{value.isoformat()}"' if value is not None else "null"
+
+
+@app.post("/api/v1/reports/generate", middlewares=auth)
+def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
+    _, requester = _caller()
+    owner, repo = parse_repo_ref(body.repo_url)
+    result = service.generate_report(
+        requester, owner, repo, body.timeframe, force=body.force, deadline=_deadline()
+    )
+    if isinstance(result, service.Pending):
+        accepted = JobAccepted(
+            job_id=str(result.job_id) if result.job_id else None,
+            status=result.status,
+            progress=result.progress,
+        )
+        return Response(status_code=202, content_type="application/json", body=accepted)
+    report = _report(result.report, cached=result.cached)
+    return Response(status_code=200, content_type="application/json", body=report)
+
+
+@app.get("/api/v1/reports/jobs/<job_id>", middlewares=auth)
+def job(job_id: str) -> JobStatus:
+    view = service.job_status(job_id)
+    return JobStatus(
+        job_id=str(view.id),
+        status=view.status,
+        progress=view.progress,
+        report_id=view.report_id,
+        error=view.error,
+    )
+
+
+@app.get("/api/v1/reports/<report_id>", middlewares=auth)
+def report_by_id(report_id: int) -> Report:
+    _, requester = _caller()
+    return _report(service.report_by_id(requester, report_id), cached=True)
+
+
+@app.get("/api/v1/users/me/reports", middlewares=auth)
+def my_reports(limit: Limit = 20, cursor: Annotated[str | None, Query(max_length=200)] = None) -> ReportPage:
+    principal, _ = _caller()
+    rows, next_cursor = service.my_reports(principal.user_id, limit=limit, cursor=cursor)
+    return ReportPage(reports=[_summary(row) for row in rows], next_cursor=next_cursor)
+
+
+@app.get("/api/v1/reports", middlewares=auth)
+def all_reports(
+    repo: Annotated[str | None, Query(max_length=512)] = None,
+    timeframe: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Limit = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ReportPage:
+    principal, _ = _caller()
+    require_admin(principal)
+    rows, next_cursor = service.all_reports(repo=repo, timeframe=timeframe, limit=limit, cursor=cursor)
+    return ReportPage(reports=[_summary(row) for row in rows], next_cursor=next_cursor)
+
+
+@app.delete("/api/v1/reports/<report_id>", middlewares=auth)
+def invalidate_report(report_id: int) -> Invalidated:
+    principal, _ = _caller()
+    require_admin(principal)
+    return Invalidated(deleted=service.invalidate_report(principal.user_id, report_id))
+
+
+@app.delete("/api/v1/reports", middlewares=auth)
+def invalidate_repository(repo: Annotated[str, Query(min_length=1, max_length=512)]) -> Invalidated:
+    principal, _ = _caller()
+    require_admin(principal)
+    return Invalidated(deleted=service.invalidate_repository(principal.user_id, repo))
+
+
+_entrypoint = lambda_entrypoint(app)
+# Lambda runs one invocation per container at a time, and the Powertools resolver relies on it (it keeps
+# the current event in class attributes). Threads calling the handler in one process (the local server,
+# tests) therefore take turns here; concurrency *across* containers is what the Postgres single flight
+# handles (tests/reports/test_report_processes.py runs it with separate processes).
+_one_invocation_at_a_time = threading.Lock()
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    with _one_invocation_at_a_time:
+        return _entrypoint(event, context)
