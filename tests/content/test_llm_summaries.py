@@ -260,3 +260,11 @@ def test_summariser_identity_matches_the_summariser_without_building_it(settings
     settings_env(OPENAI_API_KEY=key, OPENAI_BASE_URL="http://127.0.0.1:9/v1")
     summariser = get_summariser()
     assert summariser_identity() == (summariser.name, summariser.prompt_version)
+
+
+def test_window_without_activity_costs_no_chat_completion(engine, fake_github, fake_openai, github, llm):
+    fake_github.add_repo("octo/hello")
+    content = _build(github, llm)
+    assert fake_openai.count() == 0 and content.llm_requests == 0
+    assert content.prs == [] and content.people == []
+    assert "No pull request or issue activity" in content.tldr

@@ -9,6 +9,7 @@ from fakes.github_activity import add_item, seed_activity
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import ItemSummary
+from oss_tldr.errors import RateLimited
 from oss_tldr.github.activity import fetch_repository
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.reports.content import build_report_content
@@ -185,3 +186,29 @@ print(json.dumps({{"summariser": content.summariser, "prs": len(content.prs),
         "openai_imported": False,
     }
     assert outcome["prs"] > 0
+
+
+def test_github_server_error_during_generation_is_retried(engine, fake_github, github):
+    seed_activity(fake_github, "octo/hello", now=NOW, prs=4, issues=3)
+    fake_github.fail("GET", SEARCH, status=500, times=1)
+    content = _build(github)
+    assert fake_github.count("GET", SEARCH) == 3
+    assert content.github_requests == 3
+    assert content.prs and content.issues
+
+
+def test_github_rate_limit_during_generation_is_429_and_caches_nothing(engine, db, fake_github, github):
+    seed_activity(fake_github, "octo/hello", now=NOW, prs=4, issues=3)
+    fake_github.fail(
+        "GET",
+        SEARCH,
+        status=429,
+        times=5,
+        body={"message": "API rate limit exceeded"},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9999999999"},
+    )
+    with pytest.raises(RateLimited) as info:
+        _build(github)
+    assert "rate limit" in info.value.detail
+    assert fake_github.count("GET", SEARCH) == 1
+    assert db.scalar(select(func.count()).select_from(ItemSummary)) == 0

@@ -21,6 +21,7 @@ from oss_tldr.reports import item_cache, ranking
 from oss_tldr.reports.schemas import Item, Person, UserRef
 from oss_tldr.reports.summarise import (
     DigestInput,
+    ExtractiveSummariser,
     ItemBrief,
     ItemInput,
     LLMBudget,
@@ -173,13 +174,15 @@ def build_report_content(
     )
     missing = [_item_input(raw) for raw in shown if versions[int(raw["number"])] not in cached]
     budget = LLMBudget()
-    budget.plan(summariser.requests_for(len(missing)))
+    budget.plan(summariser.requests_for(len(missing)) if shown else 0)
     fresh = summariser.summarise_items(missing, budget) if missing else {}
     summary_of = {number: cached.get(version, "") for number, version in versions.items()}
     summary_of.update(fresh)
 
     progress(75, "Writing the TL;DR")
-    digest = summariser.summarise_digest(
+    # A window without activity needs no model to say so.
+    writer = summariser if shown else ExtractiveSummariser()
+    digest = writer.summarise_digest(
         DigestInput(
             repository=full_name,
             description=repo.get("description"),

@@ -155,6 +155,8 @@ class OpenAISummariser:
             raise UpstreamUnavailable("The AI summariser refused the request.") from exc
         except openai.APIConnectionError as exc:
             raise _Retryable(type(exc).__name__) from exc
+        except openai.APIError as exc:  # e.g. a response body the SDK cannot read
+            raise _Retryable(type(exc).__name__) from exc
         if response.usage is not None:
             budget.record_usage(int(response.usage.total_tokens or 0))
         if not response.choices:
