@@ -1,0 +1,130 @@
+"""``make report REPO=owner/repo TIMEFRAME=last_week``: a report in the terminal, as Markdown.
+
+Runs the report function's own code path (the layer's report service, not HTTP) against the configured
+database (the embedded Postgres locally) with ``GITHUB_TOKEN``: the first run generates the report with a
+progress display on stderr, later runs in the same window print the cached copy and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from oss_tldr.errors import DomainError
+from oss_tldr.github.names import parse_repo_ref
+from oss_tldr.reports import service
+from oss_tldr.reports.windows import TIMEFRAMES
+
+WAIT_SECONDS = 600.0  # the terminal can wait for a shared generation much longer than API Gateway
+LABELS = {
+    "last_day": "last day",
+    "last_week": "last week",
+    "last_month": "last month",
+    "last_year": "last year",
+}
+
+
+class ProgressBar:
+    """``[########------------]  40% Summarising pull requests and issues`` on one rewritten line."""
+
+    def __init__(self, stream: TextIO, width: int = 24) -> None:
+        self.stream, self.width, self.shown = stream, width, False
+
+    def __call__(self, pct: int, message: str) -> None:
+        filled = self.width * max(0, min(100, pct)) // 100
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {pct:3d}% {message[:60]:<60}")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _who(user: dict[str, Any] | None) -> str:
+    return f"@{(user or {}).get('login') or 'ghost'}"
+
+
+def _item_lines(items: Iterable[dict[str, Any]]) -> list[str]:
+    lines = []
+    for item in items:
+        facts = [f"by {_who(item.get('user'))}", f"{item.get('comments', 0)} comments"]
+        facts.append(f"{item.get('reactions', 0)} reactions")
+        if item.get("merged"):
+            facts.append("merged")
+        elif item.get("state"):
+            facts.append(str(item["state"]))
+        labels = ", ".join(item.get("labels") or [])
+        if labels:
+            facts.append(f"labels: {labels}")
+        lines.append(f"- [#{item['number']} {item['title']}]({item['html_url']}) · {' · '.join(facts)}")
+        if item.get("summary"):
+            lines.append(f"  {item['summary']}")
+    return lines or ["_Nothing in this window._"]
+
+
+def render_markdown(result: service.ReportResult) -> str:
+    report = result.report
+    start, end = report.timeframe_start, report.timeframe_end
+    lines = [
+        f"# {report.repo} · {LABELS.get(report.timeframe, report.timeframe)}",
+        "",
+        f"_Window {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC · "
+        f"generated {report.generated_at:%Y-%m-%d %H:%M:%S} UTC_",
+    ]
+    if result.cached:
+        lines += ["", "> Cached copy: served from the shared report cache, no GitHub or OpenAI call made."]
+    lines += ["", "## TL;DR", "", report.tldr or "_No summary._", "", "## Top pull requests", ""]
+    lines += _item_lines(report.prs)
+    lines += ["", "## Top issues", ""]
+    lines += _item_lines(report.issues)
+    lines += ["", "## People", ""]
+    for person in report.people:
+        count = person.get("total_items", 0)
+        lines.append(f"- **@{person['username']}** ({count} items): {person.get('tldr') or ''}".rstrip())
+    if not report.people:
+        lines.append("_Nobody was active in this window._")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo", help="owner/repo or https://github.com/owner/repo")
+    parser.add_argument("--timeframe", default="last_week", choices=TIMEFRAMES)
+    parser.add_argument("--force", action="store_true", help="regenerate even if a cached copy exists")
+    args = parser.parse_args(argv)
+    bar = ProgressBar(err)
+    try:
+        owner, repo = parse_repo_ref(args.repo)
+        result = service.generate_report(
+            service.Requester.service(),
+            owner,
+            repo,
+            args.timeframe,
+            force=args.force,
+            deadline=time.monotonic() + WAIT_SECONDS,
+            listener=bar,
+        )
+    except DomainError as exc:
+        bar.done()
+        err.write(f"error: {exc.detail} ({exc.code})\n")
+        return 1
+    bar.done()
+    if isinstance(result, service.Pending):
+        err.write(
+            f"still generating elsewhere (job {result.job_id}, {result.progress}%); try again shortly\n"
+        )
+        return 3
+    err.write("served from the cache\n" if result.cached else "generated and cached\n")
+    out.write(render_markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
