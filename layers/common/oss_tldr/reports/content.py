@@ -10,7 +10,7 @@ the whole content has been produced, so a failed generation leaves nothing behin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,12 +133,86 @@ def _brief(raw: dict[str, Any], summary: str) -> ItemBrief:
     )
 
 
-def _unique(groups: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
-    seen: dict[int, dict[str, Any]] = {}
-    for group in groups:
-        for raw in group:
-            seen.setdefault(int(raw["number"]), raw)
-    return list(seen.values())
+@dataclass
+class _Selection:
+    """What the report shows, chosen from the window's activity (bots already dropped)."""
+
+    prs_all: list[dict[str, Any]]
+    issues_all: list[dict[str, Any]]
+    top_prs: list[dict[str, Any]]
+    top_issues: list[dict[str, Any]]
+    contributors: list[ranking.Contributor]
+
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        """Every item the report displays (sections and people), once each."""
+        seen: dict[int, dict[str, Any]] = {}
+        for group in (self.top_prs, self.top_issues, *[(*p.prs, *p.issues) for p in self.contributors]):
+            for raw in group:
+                seen.setdefault(int(raw["number"]), raw)
+        return list(seen.values())
+
+
+def _select(raw_prs: list[dict[str, Any]], raw_issues: list[dict[str, Any]]) -> _Selection:
+    prs_all, issues_all = ranking.without_bots(raw_prs), ranking.without_bots(raw_issues)
+    return _Selection(
+        prs_all=prs_all,
+        issues_all=issues_all,
+        top_prs=ranking.rank(prs_all),
+        top_issues=ranking.rank(issues_all),
+        contributors=ranking.top_contributors(prs_all, issues_all),
+    )
+
+
+def _summarise_items(
+    full_name: str, shown: list[dict[str, Any]], summariser: Summariser, budget: LLMBudget
+) -> tuple[dict[int, str], dict[item_cache.ItemVersion, str]]:
+    """Summary of every shown item (cached ones reused) and the new summaries to store afterwards."""
+    versions = {int(raw["number"]): _version(raw) for raw in shown}
+    cached = item_cache.load_summaries(
+        full_name, versions.values(), summariser=summariser.name, prompt_version=summariser.prompt_version
+    )
+    missing = [_item_input(raw) for raw in shown if versions[int(raw["number"])] not in cached]
+    budget.plan(summariser.requests_for(len(missing)) if shown else 0)
+    fresh = summariser.summarise_items(missing, budget) if missing else {}
+    summary_of = {
+        number: fresh.get(number) or cached.get(version, "") for number, version in versions.items()
+    }
+    new_rows = {versions[number]: text for number, text in fresh.items() if number in versions}
+    return summary_of, new_rows
+
+
+def _digest_input(
+    repo: dict[str, Any], window: Window, sel: _Selection, summary_of: dict[int, str]
+) -> DigestInput:
+    def brief(raw: dict[str, Any]) -> ItemBrief:
+        return _brief(raw, summary_of[int(raw["number"])])
+
+    authors = {
+        str((raw.get("user") or {}).get("login", "")).lower() for raw in (*sel.prs_all, *sel.issues_all)
+    }
+    return DigestInput(
+        repository=str(repo["full_name"]),
+        description=repo.get("description"),
+        timeframe=window.timeframe,
+        start=window.start.isoformat(),
+        end=window.end.isoformat(),
+        pr_count=len(sel.prs_all),
+        merged_count=sum(1 for raw in sel.prs_all if _merged(raw)),
+        issue_count=len(sel.issues_all),
+        contributor_count=len(authors),
+        prs=tuple(brief(raw) for raw in sel.top_prs),
+        issues=tuple(brief(raw) for raw in sel.top_issues),
+        people=tuple(
+            PersonInput(
+                username=p.login,
+                prs=tuple(brief(raw) for raw in p.prs),
+                issues=tuple(brief(raw) for raw in p.issues),
+                total_items=p.total_items,
+            )
+            for p in sel.contributors
+        ),
+    )
 
 
 def build_report_content(
@@ -149,7 +223,11 @@ def build_report_content(
     summariser: Summariser,
     progress: Progress = _no_progress,
 ) -> ReportContent:
-    """Fetch, rank and summarise the window's activity of ``repo`` (the payload of ``fetch_repository``)."""
+    """Fetch, rank and summarise the window's activity of ``repo`` (the payload of ``fetch_repository``).
+
+    Raises ``RateLimited`` (GitHub or OpenAI rate limit), ``UpstreamUnavailable`` (GitHub or OpenAI failing,
+    or answers still invalid when the request budget is spent) and the GitHub client's errors; nothing is
+    stored then."""
     full_name = str(repo["full_name"])
     progress(5, "Fetching pull requests and issues from GitHub")
     before = github.requests_made
@@ -157,61 +235,18 @@ def build_report_content(
     github_requests = github.requests_made - before
 
     progress(30, "Ranking activity")
-    prs_all = ranking.without_bots(raw_prs)
-    issues_all = ranking.without_bots(raw_issues)
-    top_prs = ranking.rank(prs_all)
-    top_issues = ranking.rank(issues_all)
-    contributors = ranking.top_contributors(prs_all, issues_all)
-    shown = _unique([top_prs, top_issues, *[(*p.prs, *p.issues) for p in contributors]])
+    sel = _select(raw_prs, raw_issues)
+    shown = sel.shown
 
     progress(40, "Summarising pull requests and issues")
-    versions = {int(raw["number"]): _version(raw) for raw in shown}
-    cached = item_cache.load_summaries(
-        full_name,
-        versions.values(),
-        summariser=summariser.name,
-        prompt_version=summariser.prompt_version,
-    )
-    missing = [_item_input(raw) for raw in shown if versions[int(raw["number"])] not in cached]
     budget = LLMBudget()
-    budget.plan(summariser.requests_for(len(missing)) if shown else 0)
-    fresh = summariser.summarise_items(missing, budget) if missing else {}
-    summary_of = {number: cached.get(version, "") for number, version in versions.items()}
-    summary_of.update(fresh)
+    summary_of, new_rows = _summarise_items(full_name, shown, summariser, budget)
 
     progress(75, "Writing the TL;DR")
-    # A window without activity needs no model to say so.
-    writer = summariser if shown else ExtractiveSummariser()
-    digest = writer.summarise_digest(
-        DigestInput(
-            repository=full_name,
-            description=repo.get("description"),
-            timeframe=window.timeframe,
-            start=window.start.isoformat(),
-            end=window.end.isoformat(),
-            pr_count=len(prs_all),
-            merged_count=sum(1 for raw in prs_all if _merged(raw)),
-            issue_count=len(issues_all),
-            contributor_count=len(
-                {str((raw.get("user") or {}).get("login", "")).lower() for raw in (*prs_all, *issues_all)}
-            ),
-            prs=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in top_prs),
-            issues=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in top_issues),
-            people=tuple(
-                PersonInput(
-                    username=p.login,
-                    prs=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in p.prs),
-                    issues=tuple(_brief(raw, summary_of[int(raw["number"])]) for raw in p.issues),
-                    total_items=p.total_items,
-                )
-                for p in contributors
-            ),
-        ),
-        budget,
-    )
+    writer = summariser if shown else ExtractiveSummariser()  # an empty window needs no model to say so
+    digest = writer.summarise_digest(_digest_input(repo, window, sel, summary_of), budget)
 
     progress(90, "Saving item summaries")
-    new_rows = {versions[number]: text for number, text in fresh.items() if number in versions}
     item_cache.store_summaries(
         full_name, new_rows, summariser=summariser.name, prompt_version=summariser.prompt_version
     )
@@ -219,22 +254,21 @@ def build_report_content(
     def item(raw: dict[str, Any]) -> Item:
         return _item(raw, summary_of[int(raw["number"])])
 
-    people = [
-        Person(
-            username=p.login,
-            avatar_url=p.user.get("avatar_url"),
-            profile_url=f"https://github.com/{p.login}",
-            tldr=digest.people.get(p.login, ""),
-            prs=[item(raw) for raw in p.prs],
-            issues=[item(raw) for raw in p.issues],
-            total_items=p.total_items,
-        )
-        for p in contributors
-    ]
     content = ReportContent(
-        prs=[item(raw) for raw in top_prs],
-        issues=[item(raw) for raw in top_issues],
-        people=people,
+        prs=[item(raw) for raw in sel.top_prs],
+        issues=[item(raw) for raw in sel.top_issues],
+        people=[
+            Person(
+                username=p.login,
+                avatar_url=p.user.get("avatar_url"),
+                profile_url=f"https://github.com/{p.login}",
+                tldr=digest.people.get(p.login, ""),
+                prs=[item(raw) for raw in p.prs],
+                issues=[item(raw) for raw in p.issues],
+                total_items=p.total_items,
+            )
+            for p in sel.contributors
+        ],
         tldr=digest.tldr,
         summariser=summariser.name,
         prompt_version=summariser.prompt_version,
@@ -242,7 +276,7 @@ def build_report_content(
         llm_requests=budget.requests,
         llm_tokens=budget.tokens,
     )
-    _emit_metrics(content, summarised=len(fresh), reused=len(shown) - len(missing))
+    _emit_metrics(content, summarised=len(new_rows), reused=len(shown) - len(new_rows))
     progress(100, "Report content ready")
     return content
 
