@@ -20,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from oss_tldr.github.client import GitHubClient
+from oss_tldr.observability import logger
 from oss_tldr.reports.windows import Window
 
 SEARCH_PAGE_SIZE = 100
@@ -63,6 +64,9 @@ def _search(github: GitHubClient, full_name: str, kind: str, window: Window) -> 
         "per_page": SEARCH_PAGE_SIZE,
     }
     data = github.get("/search/issues", params=params).data or {}
+    if data.get("incomplete_results"):
+        # GitHub's search timed out part-way: still the best page we can get within the request budget.
+        logger.warning("github search incomplete", extra={"repository": full_name, "kind": kind})
     items = [item for item in data.get("items") or [] if isinstance(item, dict)]
     # The search qualifier is the only filter GitHub applies; keep the kinds apart defensively.
     wanted_pr = kind == "pr"
