@@ -285,3 +285,21 @@ def test_github_rate_limit_is_429_with_retry_after_and_writes_nothing(alice, gh,
     assert status == 429 and "rate limit" in body["detail"]
     assert int(headers["Retry-After"]) >= 1
     assert _rows(db) == (0, 0)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users/me/repositories", "/api/v1/users/me/import"])
+def test_cors_preflight_needs_no_session(engine, lambda_context, path):
+    from tools.lambda_local import http_event, load_handler
+
+    event = http_event(
+        "OPTIONS",
+        path,
+        headers={
+            "origin": "http://localhost:5173",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type",
+        },
+    )
+    response = load_handler("ReposFunction")(event, lambda_context)
+    assert response["statusCode"] == 204
+    assert response["headers"]["Access-Control-Allow-Origin"] == "http://localhost:5173"

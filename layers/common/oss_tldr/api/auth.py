@@ -74,6 +74,8 @@ def require_admin(principal: Principal) -> None:
 
 
 def require_session(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
-    """Route (or global) middleware: authenticate before the route body runs."""
-    current_principal(app)
+    """Route (or global) middleware: authenticate before the route body runs. CORS preflights carry no
+    credentials and pass through (the resolver answers them)."""
+    if app.current_event.http_method != "OPTIONS":
+        current_principal(app)
     return next_middleware(app)
