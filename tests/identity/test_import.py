@@ -260,3 +260,19 @@ def test_import_over_the_size_limit_is_413(alice, lambda_context, db):
     )
     assert (status, body["code"]) == (413, "payload_too_large")
     assert _snapshot(db)["user_repositories"] == []
+
+
+def test_github_rate_limit_during_import_is_429_and_writes_nothing(alice, gh, lambda_context, db):
+    before = _snapshot(db)
+    gh.fail("GET", r"^/repos/octo/world$", status=429, headers={"retry-after": "120"}, times=5)
+    status, body, headers = _import(lambda_context, alice, EXPORT)
+    assert status == 429 and "rate limit" in body["detail"] and headers["Retry-After"]
+    assert _snapshot(db) == before
+
+
+def test_repositories_cached_as_public_are_not_looked_up_again(alice, bob, gh, lambda_context):
+    _import(lambda_context, alice, {"repos": ["octo/hello"]})
+    gh.reset_counts()
+    status, body, _ = _import(lambda_context, bob, {"repos": ["octo/hello"]})
+    assert (status, body["repositories_imported"]) == (200, 1)
+    assert gh.count("GET", r"^/repos/") == 0
