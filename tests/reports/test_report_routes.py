@@ -253,6 +253,26 @@ def test_sections_need_a_session(engine, seeded):
     assert answer.json()["code"]
 
 
+def test_revoked_session_is_401_even_on_a_cache_hit_and_records_nothing(engine, db, seeded, alice, bob):
+    from oss_tldr.db import session_scope
+    from oss_tldr.identity.sessions import revoke_session
+
+    assert section(alice, "prs").status == 200
+    with session_scope() as session:
+        revoke_session(session, bob.session_id)
+    answer = section(bob, "prs")
+    assert answer.status == 401
+    assert answer.json()["code"] == "session_revoked"
+    assert db.scalars(select(UserReportAccess.user_id)).all() == [alice.id]
+
+
+def test_tampered_token_is_401_before_any_database_work(engine, seeded, fake_github, alice):
+    forged = type(alice)(**{**alice.__dict__, "headers": {"authorization": f"Bearer {alice.token}x"}})
+    answer = section(forged, "prs")
+    assert answer.status == 401
+    assert fake_github.count() == 0
+
+
 def test_missing_repository_is_404(engine, fake_github, alice):
     answer = section(alice, "prs", repo="octo/nothing")
     assert answer.status == 404

@@ -23,16 +23,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited
-from oss_tldr.github.client import GitHubClient
 from oss_tldr.github.names import validate_owner_repo
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.reports import cache, store
 from oss_tldr.reports.store import CacheKey, Fingerprint, SectionHit, StoredReport
 from oss_tldr.reports.windows import TIMEFRAMES, Window, is_timeframe, window_for
 from oss_tldr.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # httpx and the GitHub client are imported on a miss only (cold-start cost)
+    from oss_tldr.github.client import GitHubClient
 
 ProgressListener = Callable[[int, str], None]
 
@@ -41,21 +43,33 @@ def _metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> Non
     metrics.add_metric(name=name, unit=unit, value=value)
 
 
+def _no_check() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Requester:
-    """Who asks: a signed-in user (their own GitHub token) or the service (CLI, background jobs)."""
+    """Who asks: a signed-in user (their own GitHub token) or the service (CLI, background jobs).
+
+    ``session_id`` + ``verify_session``: a caller whose token signature was checked but whose session row
+    was not yet; the cache-hit statement checks the row itself, anything else calls ``verify_session``
+    (the full check, raising 401) first."""
 
     user_id: int | None
     token: Callable[[], str | None] = field(repr=False)
+    session_id: str | None = None
+    verify_session: Callable[[], None] = field(default=_no_check, repr=False)
 
     @classmethod
-    def user(cls, user_id: int) -> Requester:
+    def user(
+        cls, user_id: int, *, session_id: str | None = None, verify_session: Callable[[], None] = _no_check
+    ) -> Requester:
         def token() -> str | None:
             from oss_tldr.identity.tokens import github_token_for  # only needed on a miss
 
             return github_token_for(user_id)
 
-        return cls(user_id=user_id, token=token)
+        return cls(user_id=user_id, token=token, session_id=session_id, verify_session=verify_session)
 
     @classmethod
     def service(cls, settings: Settings | None = None) -> Requester:
@@ -99,6 +113,8 @@ def current_fingerprint(settings: Settings | None = None) -> Fingerprint:
 
 
 def github_client(token: str | None, settings: Settings | None = None) -> GitHubClient:
+    from oss_tldr.github.client import GitHubClient
+
     settings = settings or get_settings()
 
     def count(method: str, path: str, status: int) -> None:
@@ -259,9 +275,11 @@ def get_section(
             section,
             current_fingerprint(),
             requester.user_id,
+            requester.session_id,
         )
         if hit is not None:
             return _serve_hit(requester, owner, repo, section, hit)
+    requester.verify_session()  # before anything a miss writes or asks GitHub
     _metric("CacheMiss", 1)
     report_id, generated_here, _ = _obtain(requester, owner, repo, window, force=force, deadline=deadline)
     report = _load_for(requester, owner, repo, report_id, generated_here)
@@ -277,6 +295,8 @@ def get_section(
 
 
 def _serve_hit(requester: Requester, owner: str, repo: str, section: str, hit: SectionHit) -> SectionResult:
+    if not hit.session_ok:
+        requester.verify_session()  # raises 401 with the precise reason
     if hit.is_private and not hit.access_ok:
         _ensure_private_access(requester, owner, repo, hit.repository_id)
         if requester.user_id is not None:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from oss_tldr.db.engine import session_scope
+from oss_tldr.db.engine import get_engine, session_scope
 from oss_tldr.db.models import (
     Report,
     ReportForceUsage,
@@ -108,6 +108,7 @@ class SectionHit:
     repository_id: int
     is_private: bool
     access_ok: bool  # a remembered positive access check of this user (only meaningful when private)
+    session_ok: bool  # the caller's session is live (always true when no session was checked)
     data: str  # JSON text of the section's array, or the TL;DR text
     generated_at: dt.datetime
     expires_at: dt.datetime | None
@@ -202,31 +203,52 @@ def repository_id_by_name(full_name: str) -> int | None:
 
 
 # --------------------------------------------------------------------------------- the cache hit
+# With a session id, the caller's session row is checked by the same statement (the rules of
+# ``identity.sessions.load_active_session``: not revoked, not expired): authentication and the cache hit
+# share one round trip. The JWT signature was checked before, without the database.
 _HIT_SQL = """
 WITH hit AS (
     SELECT r.id, r.repository_id, repo.is_private, {column} AS data, r.generated_at, r.expires_at,
-           (ac.user_id IS NOT NULL) AS access_ok
+           (ac.user_id IS NOT NULL) AS access_ok, {session_ok} AS session_ok
     FROM repositories repo
     JOIN reports r
       ON r.repository_id = repo.id AND r.timeframe = :timeframe
      AND r.timeframe_start = :start AND r.timeframe_end = :end
     LEFT JOIN repository_access_checks ac
-      ON ac.user_id = :user_id AND ac.repository_id = repo.id AND ac.expires_at > now()
+      ON ac.user_id = :user_id AND ac.repository_id = repo.id AND ac.expires_at > now(){session_join}
     WHERE repo.full_name = :full_name
       AND (r.expires_at IS NULL OR r.expires_at > now())
       AND r.summariser = :summariser AND r.prompt_version = :prompt_version
 ){access_cte}
-SELECT id, repository_id, is_private, data, generated_at, expires_at, access_ok FROM hit
+SELECT id, repository_id, is_private, data, generated_at, expires_at, access_ok, session_ok FROM hit
 """
+_SESSION_JOIN = """
+    LEFT JOIN sessions s
+      ON s.id = :session_id AND s.user_id = :user_id AND s.revoked_at IS NULL AND s.expires_at > now()"""
+# The access is written only when it was not already recorded in the last minute: the SPA's four section
+# requests (and reloads) then cost one write, and a repeated hit is a read-only statement (no commit flush).
 _ACCESS_CTE = """, seen AS (
     INSERT INTO user_report_access (user_id, report_id, accessed_at)
-    SELECT :user_id, hit.id, now() FROM hit WHERE NOT hit.is_private OR hit.access_ok
+    SELECT :user_id, hit.id, now() FROM hit
+    WHERE hit.session_ok AND (NOT hit.is_private OR hit.access_ok)
+      AND NOT EXISTS (
+          SELECT 1 FROM user_report_access a
+          WHERE a.user_id = :user_id AND a.report_id = hit.id AND a.accessed_at > now() - interval '1 minute'
+      )
     ON CONFLICT (user_id, report_id) DO UPDATE SET accessed_at = excluded.accessed_at
 )"""
 _HIT_STATEMENTS = {
-    (section, with_user): text(_HIT_SQL.format(column=column, access_cte=_ACCESS_CTE if with_user else ""))
+    (section, with_user, with_session): text(
+        _HIT_SQL.format(
+            column=column,
+            access_cte=_ACCESS_CTE if with_user else "",
+            session_ok="(s.id IS NOT NULL)" if with_session else "true",
+            session_join=_SESSION_JOIN if with_session else "",
+        )
+    )
     for section, column in _SECTION_COLUMN.items()
     for with_user in (True, False)
+    for with_session in (True, False)
 }
 
 
@@ -238,10 +260,12 @@ def find_section(
     section: str,
     fingerprint: Fingerprint,
     user_id: int | None,
+    session_id: str | None = None,
 ) -> SectionHit | None:
     """The cache hit: one statement, one round trip. Records ``user_id``'s access when it may be served
-    (public repository, or a remembered positive access check of that user)."""
-    stmt = _HIT_STATEMENTS[(section, user_id is not None)]
+    (a live session when ``session_id`` is given; a public repository, or a remembered positive access
+    check of that user)."""
+    stmt = _HIT_STATEMENTS[(section, user_id is not None, session_id is not None)]
     params = {
         "full_name": full_name.lower(),
         "timeframe": timeframe,
@@ -250,9 +274,12 @@ def find_section(
         "summariser": fingerprint.summariser,
         "prompt_version": fingerprint.prompt_version,
         "user_id": user_id,
+        "session_id": session_id,
     }
-    with session_scope() as session:
-        row = session.execute(stmt, params).first()
+    # One statement, so autocommit: one round trip instead of BEGIN + statement + COMMIT. (psycopg's
+    # autocommit is a client-side switch: no SET is sent, nothing pins an RDS Proxy connection.)
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(stmt, params).first()
     if row is None:
         return None
     return SectionHit(
@@ -260,6 +287,7 @@ def find_section(
         repository_id=row.repository_id,
         is_private=row.is_private,
         access_ok=row.access_ok,
+        session_ok=row.session_ok,
         data=row.data,
         generated_at=row.generated_at,
         expires_at=row.expires_at,

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures in bench/results/ and docs/performance.md."""

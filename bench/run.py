@@ -1,0 +1,430 @@
+"""``make bench``: the report cache's figures, written to ``bench/results/*.json`` and docs/performance.md.
+
+On a database holding 10,000 reports over 1,000 repositories (its own database ``oss_tldr_bench`` on the
+local embedded Postgres, or ``BENCH_DATABASE_URL``), with the fake GitHub and fake OpenAI of the test suite
+(served over HTTP, counting requests), it measures:
+
+* cache-hit latency of the section handler in-process (p50/p99 over ``--calls`` calls, the real event
+  shape, authentication included) and of the bare indexed SELECT of the same row, in the same run;
+* GitHub and LLM requests of one cold report; LLM item summaries redone by ``last_week`` right after
+  ``last_month`` on the same activity;
+* cold start of the report handler module in a fresh process (import + first cache hit) against
+  ``python -c "import boto3"`` in the same run.
+
+Not a test: nothing here asserts; the goals are printed next to the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+DOC = ROOT / "docs" / "performance.md"
+MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+REPOSITORIES, REPORTS_PER_REPOSITORY = 1_000, 10
+HIT_REPO = "bench-org/repo-0500"
+USER_ID, USER_LOGIN = 424242, "bench-user"
+COLD_START_SCRIPT = """
+import json, sys
+from tools.lambda_local import FakeLambdaContext, load_handler
+response = load_handler("ReportsFunction")(json.loads(sys.argv[1]), FakeLambdaContext("ReportsFunction"))
+assert response["statusCode"] == 200, response
+print(json.dumps({"openai_imported": "openai" in sys.modules}))
+"""
+
+
+def _prepare_environment() -> tuple[Any, Any]:
+    """Fakes up, env pointed at them and at the bench database; before any settings are read."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fakes.github import FakeGitHub
+    from fakes.openai import FakeOpenAI
+
+    github, openai = FakeGitHub.start(), FakeOpenAI.start()
+    os.environ.update(
+        {
+            "GITHUB_API_URL": github.url,
+            "GITHUB_WEB_URL": github.url,
+            "OPENAI_API_KEY": "sk-fake-bench",
+            "OPENAI_BASE_URL": openai.url,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+    )
+    from oss_tldr.settings import Settings, reset_settings_cache
+
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        from oss_tldr.db.local import ensure_database, start_embedded_server
+
+        state = Settings.from_env().local_state_dir
+        url = ensure_database(start_embedded_server(state / "pgdata"), "oss_tldr_bench")
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("GITHUB_TOKEN", None)
+    reset_settings_cache()
+    from oss_tldr.db import engine as db_engine
+    from oss_tldr.db import migrate
+
+    db_engine.reset_engine()
+    migrate.upgrade(db_engine.get_engine())
+    return github, openai
+
+
+def _payload() -> dict[str, str]:
+    def item(n: int, pr: bool) -> dict[str, Any]:
+        login = ["alice", "bob", "carol", "dave", "erin"][n % 5]
+        return {
+            "id": f"I_{n}",
+            "number": n,
+            "title": f"{'Improve' if pr else 'Crash in'} the module number {n} under heavy load",
+            "state": "closed" if pr else "open",
+            "summary": " ".join(["A realistic fifty word summary of the change and its discussion."] * 5),
+            "html_url": f"https://github.com/bench-org/repo/{'pull' if pr else 'issues'}/{n}",
+            "created_at": "2026-11-15T10:00:00Z",
+            "updated_at": "2026-11-20T10:00:00Z",
+            "comments": n % 17,
+            "reactions": n % 7,
+            "labels": ["bug", "performance"],
+            "user": {
+                "login": login,
+                "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4",
+                "profile_url": f"https://github.com/{login}",
+            },
+            "assignees": [],
+            "is_pull_request": pr,
+            "merged": pr,
+            "author_association": "MEMBER",
+        }
+
+    prs = [item(n, True) for n in range(1, 11)]
+    issues = [item(n, False) for n in range(11, 21)]
+    people = [
+        {
+            "username": login,
+            "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4",
+            "profile_url": f"https://github.com/{login}",
+            "tldr": "Shipped two pull requests and triaged issues this week, mostly around performance.",
+            "prs": prs[k : k + 2],
+            "issues": issues[k : k + 2],
+            "total_items": 4,
+        }
+        for k, login in enumerate(["alice", "bob", "carol", "dave", "erin"])
+    ]
+    return {"prs": json.dumps(prs), "issues": json.dumps(issues), "people": json.dumps(people)}
+
+
+def seed_database() -> dict[str, Any]:
+    """10,000 reports over 1,000 repositories, in a few set-based statements."""
+    from sqlalchemy import text
+
+    from oss_tldr.db import get_engine
+    from oss_tldr.identity.sessions import create_session
+    from oss_tldr.reports.service import current_fingerprint
+    from oss_tldr.reports.windows import REFRESH, window_for
+
+    started = time.perf_counter()
+    fingerprint = current_fingerprint()
+    windows = [window_for(tf) for tf in ("last_day", "last_week", "last_month", "last_year")]
+    day = window_for("last_day")
+    windows += [  # earlier last_day windows (the kind of history a real cache holds)
+        type(day)("last_day", day.start - REFRESH["last_day"] * k, day.end - REFRESH["last_day"] * k)
+        for k in range(1, REPORTS_PER_REPOSITORY - 3)
+    ]
+    payload = _payload()
+    with get_engine().begin() as conn:
+        conn.execute(text("TRUNCATE repositories, users RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "INSERT INTO repositories (full_name, owner, name, html_url, stargazers_count) "
+                "SELECT 'bench-org/repo-' || lpad(g::text, 4, '0'), 'bench-org', "
+                "'repo-' || lpad(g::text, 4, '0'), "
+                "'https://github.com/bench-org/repo-' || lpad(g::text, 4, '0'), g "
+                "FROM generate_series(0, :last) AS g"
+            ),
+            {"last": REPOSITORIES - 1},
+        )
+        for window in windows:
+            conn.execute(
+                text(
+                    "INSERT INTO reports (repository_id, timeframe, timeframe_start, timeframe_end, "
+                    "tldr_text, prs, issues, people, expires_at, version, summariser, prompt_version) "
+                    "SELECT id, :tf, :start, :end, :tldr, CAST(:prs AS jsonb), CAST(:issues AS jsonb), "
+                    "CAST(:people AS jsonb), :expires, 2, :summariser, :prompt FROM repositories"
+                ),
+                {
+                    "tf": window.timeframe,
+                    "start": window.start,
+                    "end": window.end,
+                    "tldr": "A busy period: " + "the project shipped and triaged a lot. " * 6,
+                    "expires": window.expires_at,
+                    "summariser": fingerprint.summariser,
+                    "prompt": fingerprint.prompt_version,
+                    **payload,
+                },
+            )
+        conn.execute(
+            text("INSERT INTO users (id, login) VALUES (:id, :login)"), {"id": USER_ID, "login": USER_LOGIN}
+        )
+        conn.execute(text("ANALYZE"))
+    from oss_tldr.db import session_scope
+
+    with session_scope() as session:
+        token = create_session(session, USER_ID).token
+    with get_engine().connect() as conn:
+        counts = conn.execute(
+            text("SELECT (SELECT count(*) FROM repositories), (SELECT count(*) FROM reports)")
+        ).one()
+    return {
+        "repositories": counts[0],
+        "reports": counts[1],
+        "seconds": round(time.perf_counter() - started, 2),
+        "token": token,
+    }
+
+
+def _section_event(token: str, full_name: str, section: str, timeframe: str = "last_week") -> dict[str, Any]:
+    owner, repo = full_name.split("/")
+    event: dict[str, Any] = json.loads((ROOT / "events" / "reports_section.json").read_text())
+    path = f"/api/v1/reports/{owner}/{repo}/{section}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"owner": owner, "repo": repo, "section": section}
+    event["rawQueryString"] = f"timeframe={timeframe}"
+    event["queryStringParameters"] = {"timeframe": timeframe}
+    event["headers"]["authorization"] = f"Bearer {token}"
+    return event
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {
+        "p50_ms": round(pick(0.50) * 1000, 3),
+        "p99_ms": round(pick(0.99) * 1000, 3),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+    }
+
+
+def measure_hit_latency(token: str, calls: int) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from oss_tldr.db import get_engine
+    from oss_tldr.db.models import Report, Repository
+    from oss_tldr.reports.windows import window_for
+    from tools.lambda_local import FakeLambdaContext, load_handler
+
+    handler = load_handler("ReportsFunction")
+    event = _section_event(token, HIT_REPO, "prs")
+    context = FakeLambdaContext("ReportsFunction")
+    window = window_for("last_week")
+    bare = (
+        select(Report.prs)
+        .join(Repository, Repository.id == Report.repository_id)
+        .where(
+            Repository.full_name == HIT_REPO,
+            Report.timeframe == "last_week",
+            Report.timeframe_start == window.start,
+            Report.timeframe_end == window.end,
+        )
+    )
+    engine = get_engine()
+
+    def hit() -> None:
+        response = handler(event, context)
+        assert response["statusCode"] == 200 and '"cached":true' in response["body"], response
+
+    def select_row() -> None:
+        with engine.connect() as conn:
+            assert conn.execute(bare).first() is not None
+
+    for _ in range(100):  # warm both paths (pool, caches)
+        hit()
+        select_row()
+    handler_samples, select_samples = [], []
+    for _ in range(calls):  # interleaved, so both see the same machine state
+        t0 = time.perf_counter()
+        hit()
+        t1 = time.perf_counter()
+        select_row()
+        t2 = time.perf_counter()
+        handler_samples.append(t1 - t0)
+        select_samples.append(t2 - t1)
+    handler_stats, select_stats = _percentiles(handler_samples), _percentiles(select_samples)
+    return {
+        "calls": calls,
+        "handler": handler_stats,
+        "bare_select": select_stats,
+        "ratio_p50": round(handler_stats["p50_ms"] / select_stats["p50_ms"], 2),
+        "ratio_p99": round(handler_stats["p99_ms"] / select_stats["p99_ms"], 2),
+        "goal_ratio": 3,
+    }
+
+
+def measure_cold_reports(github: Any, openai: Any, token: str) -> dict[str, Any]:
+    from fakes.github_activity import add_item, seed_activity
+
+    from tools.lambda_local import FakeLambdaContext, load_handler
+
+    handler = load_handler("ReportsFunction")
+    now = dt.datetime.now(dt.UTC)
+    results: dict[str, Any] = {}
+    runs = []
+    for n, (prs, issues) in enumerate(((30, 25), (60, 40), (8, 5))):
+        name = f"bench-live/cold-{n}"
+        seed_activity(github, name, now=now, prs=prs, issues=issues, seed=n + 1)
+        for timeframe in ("last_week", "last_month"):
+            github.reset_counts()
+            openai.reset_counts()
+            response = handler(_section_event(token, name, "prs", timeframe), FakeLambdaContext())
+            assert response["statusCode"] == 200, response
+            runs.append(
+                {"repo": name, "timeframe": timeframe, "github": github.count(), "llm": openai.count()}
+            )
+    results["cold_reports"] = runs
+    results["github_requests_max"] = max(r["github"] for r in runs)
+    results["llm_requests_max"] = max(r["llm"] for r in runs)
+    results["goal_github"], results["goal_llm"] = 3, 4
+
+    name = "bench-live/overlap"
+    for i in range(12):  # active 2-5 days ago: inside both the last_week and the last_month windows
+        add_item(
+            github,
+            name,
+            kind="pr" if i < 7 else "issue",
+            login=["alice", "bob", "carol"][i % 3],
+            comments=i,
+            created_at=now - dt.timedelta(days=5) + dt.timedelta(hours=i),
+            updated_at=now - dt.timedelta(days=2) + dt.timedelta(hours=i),
+        )
+    handler(_section_event(token, name, "prs", "last_month"), FakeLambdaContext())
+    openai.reset_counts()
+    response = handler(_section_event(token, name, "prs", "last_week"), FakeLambdaContext())
+    assert response["statusCode"] == 200, response
+    results["last_week_after_last_month"] = {
+        "item_summary_requests": openai.count("item_summaries"),
+        "llm_requests": openai.count(),
+        "goal_item_summary_requests": 0,
+    }
+    return results
+
+
+def _wall(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, done.stdout
+
+
+def measure_cold_start(token: str, runs: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    event = json.dumps(_section_event(token, HIT_REPO, "prs"))
+    handler_times, boto_times, openai_imported = [], [], False
+    for _ in range(runs):
+        seconds, out = _wall([sys.executable, "-c", COLD_START_SCRIPT, event], env)
+        handler_times.append(seconds)
+        openai_imported = openai_imported or json.loads(out.strip().splitlines()[-1])["openai_imported"]
+        boto_times.append(_wall([sys.executable, "-c", "import boto3"], env)[0])
+    handler_s, boto_s = statistics.median(handler_times), statistics.median(boto_times)
+    return {
+        "runs": runs,
+        "handler_import_and_first_hit_s": round(handler_s, 3),
+        "import_boto3_s": round(boto_s, 3),
+        "ratio": round(handler_s / boto_s, 2),
+        "openai_imported_on_hit_path": openai_imported,
+        "goal_ratio": 3,
+    }
+
+
+def _write(name: str, data: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamped = {"measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **data}
+    (RESULTS / f"{name}.json").write_text(json.dumps(stamped, indent=2) + "\n")
+
+
+def table(seed: dict[str, Any], hit: dict[str, Any], cold: dict[str, Any], start: dict[str, Any]) -> str:
+    overlap = cold["last_week_after_last_month"]
+    rows = [
+        ("Database", f"{seed['reports']:,} reports over {seed['repositories']:,} repositories", ""),
+        (
+            f"Cache hit, section handler in-process ({hit['calls']:,} calls)",
+            f"p50 {hit['handler']['p50_ms']} ms · p99 {hit['handler']['p99_ms']} ms",
+            "",
+        ),
+        (
+            "Bare indexed SELECT of the same row",
+            f"p50 {hit['bare_select']['p50_ms']} ms · p99 {hit['bare_select']['p99_ms']} ms",
+            "",
+        ),
+        ("Handler / SELECT (p50)", f"{hit['ratio_p50']}x (p99 {hit['ratio_p99']}x)", "≤ 3x"),
+        ("GitHub requests per cold report (max of 6)", str(cold["github_requests_max"]), "≤ 3"),
+        ("LLM requests per cold report (max of 6)", str(cold["llm_requests_max"]), "≤ 4"),
+        (
+            "`last_week` right after `last_month`: item-summary requests",
+            f"{overlap['item_summary_requests']} (LLM requests in all: {overlap['llm_requests']})",
+            "0",
+        ),
+        (
+            "Cold start: fresh process, import + first cache hit",
+            f"{start['handler_import_and_first_hit_s']} s vs `import boto3` {start['import_boto3_s']} s"
+            f" = {start['ratio']}x (OpenAI SDK imported: {'yes' if start['openai_imported_on_hit_path'] else 'no'})",
+            "≤ 3x",
+        ),
+    ]
+    lines = ["| measure | result | goal |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def _update_doc(rendered: str, when: str) -> None:
+    if not DOC.exists():
+        return
+    text = DOC.read_text()
+    if MARK_START not in text or MARK_END not in text:
+        return
+    head, rest = text.split(MARK_START, 1)
+    _, tail = rest.split(MARK_END, 1)
+    block = f"{MARK_START}\n_Last run: {when} (`make bench`)._\n\n{rendered}\n{MARK_END}"
+    DOC.write_text(head + block + tail)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="cache-hit calls to time")
+    parser.add_argument("--cold-start-runs", type=int, default=5)
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
+    args = parser.parse_args(argv)
+    github, openai = _prepare_environment()
+    try:
+        print("seeding ...", file=sys.stderr)
+        seed = seed_database()
+        token = seed.pop("token")
+        _write("seed", seed)
+        print("cache-hit latency ...", file=sys.stderr)
+        hit = measure_hit_latency(token, args.calls)
+        _write("cache_hit_latency", hit)
+        print("cold reports ...", file=sys.stderr)
+        cold = measure_cold_reports(github, openai, token)
+        _write("cold_report_requests", cold)
+        print("cold start ...", file=sys.stderr)
+        start = measure_cold_start(token, args.cold_start_runs)
+        _write("cold_start", start)
+    finally:
+        github.stop()
+        openai.stop()
+    rendered = table(seed, hit, cold, start)
+    print(rendered)
+    if not args.no_doc:
+        _update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
