@@ -34,10 +34,16 @@ MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 REPOSITORIES, REPORTS_PER_REPOSITORY = 1_000, 10
 HIT_REPO = "bench-org/repo-0500"
 USER_ID, USER_LOGIN = 424242, "bench-user"
+# What the Lambda runtime does on a cold start: import the handler module from the function's directory
+# (the layer is on the path), then run one invocation. No template parsing, no local tooling.
 COLD_START_SCRIPT = """
 import json, sys
-from tools.lambda_local import FakeLambdaContext, load_handler
-response = load_handler("ReportsFunction")(json.loads(sys.argv[1]), FakeLambdaContext("ReportsFunction"))
+sys.path.insert(0, "functions/reports")
+import app
+context = type("Context", (), {"get_remaining_time_in_millis": lambda self: 29000, "function_name": "reports",
+    "memory_limit_in_mb": 1024, "invoked_function_arn": "arn:aws:lambda:us-east-1:0:function:reports",
+    "aws_request_id": "cold-start"})()
+response = app.lambda_handler(json.loads(sys.argv[1]), context)
 assert response["statusCode"] == 200, response
 print(json.dumps({"openai_imported": "openai" in sys.modules}))
 """

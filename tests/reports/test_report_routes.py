@@ -437,3 +437,42 @@ def test_admin_lists_and_invalidates_reports_with_an_audit_trail(
     assert count(db, Report) == 0
     actions = db.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions == ["admin.report_invalidated", "admin.repository_reports_invalidated"]
+
+
+def test_item_summaries_are_reused_by_an_overlapping_window(engine, fake_github, fake_openai, alice):
+    from fakes.github_activity import add_item
+
+    now = dt.datetime.now(dt.UTC)
+    for i in range(8):  # active 2-4 days ago: inside both the last_week and the last_month windows
+        add_item(
+            fake_github,
+            REPO,
+            kind="pr" if i < 5 else "issue",
+            login=["alice", "bob"][i % 2],
+            comments=i,
+            created_at=now - dt.timedelta(days=4) + dt.timedelta(hours=i),
+            updated_at=now - dt.timedelta(days=2) + dt.timedelta(hours=i),
+        )
+    assert section(alice, "prs", timeframe="last_month").status == 200
+    assert fake_openai.count("item_summaries") >= 1
+    fake_openai.reset_counts()
+    week = section(alice, "prs", timeframe="last_week")
+    assert week.status == 200 and week.json()["cached"] is False
+    assert fake_openai.count("item_summaries") == 0  # every item summary came from the item cache
+    assert fake_openai.count("digest") == 1
+
+
+def test_a_failed_forced_regeneration_does_not_use_up_the_quota(engine, db, seeded, fake_github, alice):
+    assert section(alice, "prs").status == 200
+    fake_github.fail("GET", SEARCH, status=500, times=10)
+    assert section(alice, "prs", force=True).status == 502
+    assert db.scalars(select(ReportForceUsage.count)).all() in ([], [0])
+    assert section(alice, "prs").json()["cached"] is True  # the old report is still served
+
+
+def test_hits_and_misses_are_published_as_metrics(engine, seeded, alice, capsys):
+    section(alice, "prs")
+    section(alice, "issues")
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    names = {m["Name"] for blob in emitted for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"CacheMiss", "CacheHit", "GenerationSeconds", "GitHubRequests", "LLMRequests"} <= names
