@@ -245,7 +245,7 @@ class FakeGitHub:
                 if failure.times > 0 and failure.method == method and failure.pattern.search(split.path):
                     failure.times -= 1
                     return failure.status, failure.body, failure.headers
-        for m, pattern, fn in self._routes:
+        for m, pattern, fn in reversed(self._routes):  # later registrations override earlier ones
             match = pattern.match(split.path)
             if m == method and match:
                 result = fn(self, FakeRequest(method, split.path, query, headers, body, match))

@@ -81,3 +81,19 @@ def test_token_is_sent_and_never_shown(fake_github):
     client.get("/repos/octo/hello")
     assert fake_github.requests[-1][3]["authorization"] == "Bearer gho_fake_secret_value"
     assert "gho_fake_secret_value" not in repr(client)
+
+
+def test_renamed_repository_redirect_is_followed(fake_github):
+    repo = fake_github.add_repo("octo/new-name")
+
+    @fake_github.route("GET", r"^/repos/octo/old-name$")
+    def _moved(fake, req):
+        return 301, {"message": "Moved Permanently"}, {"location": f"{fake.url}/repositories/{repo.id}"}
+
+    @fake_github.route("GET", r"^/repositories/(?P<id>\d+)$")
+    def _by_id(fake, req):
+        return 200, repo.payload()
+
+    response = _client(fake_github).get("/repos/octo/old-name")
+    assert response.data["full_name"] == "octo/new-name"
+    assert fake_github.requests[-1][3]["authorization"] == "Bearer gho_fake_token"

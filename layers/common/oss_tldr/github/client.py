@@ -48,6 +48,10 @@ def shared_http_client() -> httpx.Client:
     """One connection pool per container, reused by every request (and every token)."""
     return httpx.Client(
         timeout=httpx.Timeout(10.0, connect=5.0),
+        # A renamed or transferred repository answers 301 to /repositories/{id}; follow it (httpx drops
+        # the Authorization header if a redirect ever leaves the origin).
+        follow_redirects=True,
+        max_redirects=3,
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         headers={"User-Agent": USER_AGENT},
     )
