@@ -8,6 +8,7 @@ progress display on stderr, later runs in the same window print the cached copy 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from typing import Any, TextIO
 
 from oss_tldr.errors import DomainError
 from oss_tldr.github.names import parse_repo_ref
+from oss_tldr.observability import logger
 from oss_tldr.reports import service
 from oss_tldr.reports.windows import TIMEFRAMES
 
@@ -99,6 +101,9 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
     parser.add_argument("--timeframe", default="last_week", choices=TIMEFRAMES)
     parser.add_argument("--force", action="store_true", help="regenerate even if a cached copy exists")
     args = parser.parse_args(argv)
+    # The Markdown owns stdout: the service's JSON logs go to stderr, warnings and errors only.
+    logger.registered_handler.setStream(err)
+    logger.setLevel(logging.WARNING)
     bar = ProgressBar(err)
     try:
         owner, repo = parse_repo_ref(args.repo)

@@ -29,7 +29,7 @@ def test_first_run_generates_with_progress_and_second_run_prints_the_cached_copy
     seed_activity(fake_github, "octo/hello", now=dt.datetime.now(dt.UTC), prs=8, issues=6, seed=9)
     code, out, err = run("octo/hello", "--timeframe", "last_week")
     assert code == 0
-    assert out.startswith("# octo/hello · last week")
+    assert out.startswith("# octo/hello · last week")  # nothing but the Markdown on stdout
     for heading in ("## TL;DR", "## Top pull requests", "## Top issues", "## People"):
         assert heading in out
     assert "](https://github.com/octo/hello/" in out
