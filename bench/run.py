@@ -357,6 +357,7 @@ def _write(name: str, data: dict[str, Any]) -> None:
 
 def table(seed: dict[str, Any], hit: dict[str, Any], cold: dict[str, Any], start: dict[str, Any]) -> str:
     overlap = cold["last_week_after_last_month"]
+    openai_on_hit = "yes" if start["openai_imported_on_hit_path"] else "no"
     rows = [
         ("Database", f"{seed['reports']:,} reports over {seed['repositories']:,} repositories", ""),
         (
@@ -380,7 +381,7 @@ def table(seed: dict[str, Any], hit: dict[str, Any], cold: dict[str, Any], start
         (
             "Cold start: fresh process, import + first cache hit",
             f"{start['handler_import_and_first_hit_s']} s vs `import boto3` {start['import_boto3_s']} s"
-            f" = {start['ratio']}x (OpenAI SDK imported: {'yes' if start['openai_imported_on_hit_path'] else 'no'})",
+            f" = {start['ratio']}x (OpenAI SDK imported: {openai_on_hit})",
             "≤ 3x",
         ),
     ]
