@@ -476,3 +476,30 @@ def test_hits_and_misses_are_published_as_metrics(engine, seeded, alice, capsys)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     names = {m["Name"] for blob in emitted for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"CacheMiss", "CacheHit", "GenerationSeconds", "GitHubRequests", "LLMRequests"} <= names
+
+
+def test_section_that_cannot_wait_longer_is_a_503_with_retry_after(engine, db, seeded, alice, settings_env):
+    from oss_tldr.reports import store
+    from oss_tldr.reports.windows import window_for
+
+    window = window_for("last_week")
+    key = store.CacheKey(REPO, "last_week", window.start, window.end)
+    store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
+    settings_env(REPORT_WAIT_SECONDS="1")
+    answer = section(alice, "prs")
+    assert answer.status == 503
+    assert answer.json()["code"] == "report_generating"
+    assert answer.headers["retry-after"] == "5"
+    assert count(db, Report) == 0
+
+
+def test_cors_preflight_of_a_section_needs_no_session(engine):
+    event = http_event(
+        "OPTIONS",
+        "/api/v1/reports/octo/hello/prs",
+        headers={"origin": "http://localhost:5173", "access-control-request-method": "GET"},
+    )
+    response = load_handler("ReportsFunction")(event, FakeLambdaContext("ReportsFunction"))
+    assert response["statusCode"] in (200, 204)
+    headers = {k.lower(): v for k, v in response["headers"].items()}
+    assert headers["access-control-allow-origin"] == "http://localhost:5173"

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited
+from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited, ServiceUnavailable
 from oss_tldr.github.names import validate_owner_repo
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.reports import cache, store
@@ -75,6 +75,17 @@ class Requester:
     def service(cls, settings: Settings | None = None) -> Requester:
         service_token = (settings or get_settings()).github_token
         return cls(user_id=None, token=lambda: service_token)
+
+
+class ReportStillGenerating(ServiceUnavailable):
+    """A section could not wait any longer for the shared generation (it goes on; ask again shortly)."""
+
+    code = "report_generating"
+    default_detail = "The report is still being generated; ask again in a few seconds."
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True)
@@ -281,7 +292,10 @@ def get_section(
             return _serve_hit(requester, owner, repo, section, hit)
     requester.verify_session()  # before anything a miss writes or asks GitHub
     _metric("CacheMiss", 1)
-    report_id, generated_here, _ = _obtain(requester, owner, repo, window, force=force, deadline=deadline)
+    try:
+        report_id, generated_here, _ = _obtain(requester, owner, repo, window, force=force, deadline=deadline)
+    except cache.GenerationPending as exc:
+        raise ReportStillGenerating() from exc
     report = _load_for(requester, owner, repo, report_id, generated_here)
     data = report.section(section)
     return SectionResult(
