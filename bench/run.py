@@ -17,7 +17,9 @@ Not a test: nothing here asserts; the goals are printed next to the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import statistics
@@ -415,10 +417,12 @@ def main(argv: list[str] | None = None) -> int:
         token = seed.pop("token")
         _write("seed", seed)
         print("cache-hit latency ...", file=sys.stderr)
-        hit = measure_hit_latency(token, args.calls)
+        with contextlib.redirect_stdout(io.StringIO()):  # the handlers' metric and log lines
+            hit = measure_hit_latency(token, args.calls)
         _write("cache_hit_latency", hit)
         print("cold reports ...", file=sys.stderr)
-        cold = measure_cold_reports(github, openai, token)
+        with contextlib.redirect_stdout(io.StringIO()):
+            cold = measure_cold_reports(github, openai, token)
         _write("cold_report_requests", cold)
         print("cold start ...", file=sys.stderr)
         start = measure_cold_start(token, args.cold_start_runs)
