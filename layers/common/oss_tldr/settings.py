@@ -132,7 +132,7 @@ class Settings:
             cors_allow_origins=_csv(env.get("CORS_ALLOW_ORIGINS"), DEFAULT_CORS_ORIGINS),
             force_daily_quota=_int(env, "FORCE_DAILY_QUOTA", cls.force_daily_quota),
             report_wait_seconds=_int(env, "REPORT_WAIT_SECONDS", cls.report_wait_seconds, minimum=1),
-            report_lease_seconds=_int(env, "REPORT_LEASE_SECONDS", cls.report_lease_seconds, minimum=5),
+            report_lease_seconds=_int(env, "REPORT_LEASE_SECONDS", cls.report_lease_seconds, minimum=1),
             private_access_ttl_seconds=_int(
                 env, "PRIVATE_ACCESS_TTL_SECONDS", cls.private_access_ttl_seconds
             ),
