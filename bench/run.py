@@ -131,6 +131,18 @@ def _payload() -> dict[str, str]:
     return {"prs": json.dumps(prs), "issues": json.dumps(issues), "people": json.dumps(people)}
 
 
+def _avoid_window_rollover(margin: dt.timedelta = dt.timedelta(minutes=3)) -> None:
+    """The seeded rows are the current windows' keys: do not start right before a new window begins."""
+    from oss_tldr.reports.windows import window_for
+
+    now = dt.datetime.now(dt.UTC)
+    current = window_for("last_week", now)
+    if window_for("last_week", now + margin) != current:
+        wait = (current.expires_at - now).total_seconds() + 1
+        print(f"a new last_week window starts in {wait:.0f} s; waiting for it ...", file=sys.stderr)
+        time.sleep(wait)
+
+
 def seed_database() -> dict[str, Any]:
     """10,000 reports over 1,000 repositories, in a few set-based statements."""
     from sqlalchemy import text
@@ -412,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     github, openai = _prepare_environment()
     try:
+        _avoid_window_rollover()
         print("seeding ...", file=sys.stderr)
         seed = seed_database()
         token = seed.pop("token")
