@@ -228,3 +228,42 @@ def test_waiter_of_a_not_found_generation_tries_with_its_own_token(repository_ro
     assert len(calls) == 2
     assert sum(isinstance(r, NotFound) for r in results) == 1
     assert _count(db, Report) == 1
+
+
+def test_only_the_caller_that_generates_pays_before_claiming(repository_row, cache_key, db):
+    repo_id, key = repository_row(), cache_key()
+    waiting = threading.Semaphore(0)
+    release = threading.Event()
+    paid = []
+    lock = threading.Lock()
+
+    def pay():
+        with lock:
+            paid.append(1)
+
+    def refund():
+        with lock:
+            paid.pop()
+
+    class SlowGenerator(CountingGenerator):
+        def __call__(self, progress):
+            release.wait(10)
+            return super().__call__(progress)
+
+    def sleep(seconds):
+        waiting.release()
+        time.sleep(seconds)
+
+    generate = SlowGenerator(repo_id)
+    with ThreadPoolExecutor(6) as pool:
+        futures = [
+            pool.submit(_run, key, generate, sleep=sleep, before_claim=pay, claim_lost=refund)
+            for _ in range(6)
+        ]
+        for _ in range(5):
+            assert waiting.acquire(timeout=10)
+        release.set()
+        for future in futures:
+            future.result(timeout=30)
+    assert generate.calls == 1
+    assert paid == [1]

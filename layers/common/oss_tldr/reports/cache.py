@@ -128,11 +128,16 @@ def get_or_generate(
     lease: dt.timedelta = DEFAULT_LEASE,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    on_claim: Callable[[uuid.UUID], None] | None = None,
+    before_claim: Callable[[], None] | None = None,
+    claim_lost: Callable[[], None] | None = None,
 ) -> Outcome[P]:
     """The report of ``key``: an existing one, the one this call generates, or the one another request
     is generating. ``deadline`` is a ``clock()`` value; past it a waiter raises :class:`GenerationPending`
-    (a generator always finishes). ``force`` ignores the report existing now and waits for a newer one."""
+    (a generator always finishes). ``force`` ignores the report existing now and waits for a newer one.
+
+    ``before_claim`` runs right before this call tries to claim the generation (it may raise: nothing is
+    claimed) and ``claim_lost`` when that claim lost to another request's; so only the request that
+    actually generates pays for it (the force quota), not the ones following its generation."""
     newer_than = store.current_generated_at(key) if force else None
     followed: uuid.UUID | None = None
     wait = FIRST_WAIT_SECONDS
@@ -149,11 +154,13 @@ def get_or_generate(
                 continue
             raise GenerationFailed(state.followed_failure)
         if state.lease_job is None or state.lease_stale:
+            if before_claim is not None:
+                before_claim()
             job_id = store.claim(key, lease=lease, requested_by=requested_by, force=force)
             if job_id is not None:
-                if on_claim is not None:
-                    on_claim(job_id)
                 return _generate(key, job_id, generate, expires_at=expires_at, lease=lease, clock=clock)
+            if claim_lost is not None:
+                claim_lost()
             continue  # somebody else claimed it between our poll and our claim: follow them
         if clock() + wait > deadline:
             raise GenerationPending(followed)

@@ -207,18 +207,30 @@ def _seconds_to_utc_midnight() -> int:
     return max(1, int((midnight - now).total_seconds()))
 
 
-def _consume_force(requester: Requester) -> dt.date | None:
-    """Count a forced regeneration against the user's daily quota (429 when used up)."""
-    if requester.user_id is None:
-        return None  # the CLI / background service is not quota-bound
-    day = _today()
-    if not store.consume_force(requester.user_id, day, get_settings().force_daily_quota):
-        raise RateLimited(
-            "Daily rate limit for forced regenerations reached; cached reports are still served.",
-            retry_after=_seconds_to_utc_midnight(),
-            code="force_quota_exceeded",
-        )
-    return day
+class _ForceQuota:
+    """A forced regeneration counts against the user's daily quota (429 when used up) — only for the
+    request that actually regenerates: forced requests that follow a generation already running (the
+    SPA's other sections) pay nothing, and a count is given back when its request fails."""
+
+    def __init__(self, user_id: int | None) -> None:
+        self.user_id, self.day = user_id, _today()
+        self.counted = 0
+
+    def take(self) -> None:
+        if self.user_id is None:
+            return  # the CLI / background service is not quota-bound
+        if not store.consume_force(self.user_id, self.day, get_settings().force_daily_quota):
+            raise RateLimited(
+                "Daily rate limit for forced regenerations reached; cached reports are still served.",
+                retry_after=_seconds_to_utc_midnight(),
+                code="force_quota_exceeded",
+            )
+        self.counted += 1
+
+    def give_back(self) -> None:
+        if self.user_id is not None and self.counted:
+            store.refund_force(self.user_id, self.day)
+            self.counted -= 1
 
 
 def _obtain(
@@ -230,11 +242,10 @@ def _obtain(
     force: bool,
     deadline: float,
     listener: ProgressListener | None = None,
-    on_claim: Callable[[uuid.UUID], None] | None = None,
 ) -> tuple[int, bool, uuid.UUID | None]:
     """A report id for the key after a miss: ``(report_id, generated_here, job_id)``."""
     key = CacheKey(f"{owner}/{repo}", window.timeframe, window.start, window.end)
-    force_day = _consume_force(requester) if force else None
+    quota = _ForceQuota(requester.user_id)
     try:
         outcome = cache.get_or_generate(
             key,
@@ -245,11 +256,11 @@ def _obtain(
             requested_by=requester.user_id,
             force=force,
             lease=dt.timedelta(seconds=get_settings().report_lease_seconds),
-            on_claim=on_claim,
+            before_claim=quota.take if force else None,
+            claim_lost=quota.give_back,
         )
     except (DomainError, cache.GenerationPending):
-        if force_day is not None and requester.user_id is not None:
-            store.refund_force(requester.user_id, force_day)  # a failed request changes nothing
+        quota.give_back()  # a failed request changes nothing
         raise
     if outcome.generated_here:
         _metric("GenerationSeconds", outcome.seconds, MetricUnit.Seconds)
