@@ -8,7 +8,6 @@ answers 202 with a job when the shared generation cannot finish within this requ
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Annotated, Any
 
@@ -208,14 +207,4 @@ def invalidate_repository(repo: Annotated[str, Query(min_length=1, max_length=51
     return Invalidated(deleted=service.invalidate_repository(principal.user_id, repo))
 
 
-_entrypoint = lambda_entrypoint(app)
-# Lambda runs one invocation per container at a time, and the Powertools resolver relies on it (it keeps
-# the current event in class attributes). Threads calling the handler in one process (the local server,
-# tests) therefore take turns here; concurrency *across* containers is what the Postgres single flight
-# handles (tests/reports/test_report_processes.py runs it with separate processes).
-_one_invocation_at_a_time = threading.Lock()
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    with _one_invocation_at_a_time:
-        return _entrypoint(event, context)
+lambda_handler = lambda_entrypoint(app)

@@ -95,6 +95,7 @@ class Settings:
     private_access_ttl_seconds: int = 300  # how long a positive private-repository check is remembered
     # --- runtime --------------------------------------------------------------------------
     in_aws: bool = False
+    tracing_enabled: bool = False
     environment: str = "local"
 
     @classmethod
@@ -137,6 +138,7 @@ class Settings:
                 env, "PRIVATE_ACCESS_TTL_SECONDS", cls.private_access_ttl_seconds
             ),
             in_aws=in_aws,
+            tracing_enabled=in_aws and not _bool(env, "POWERTOOLS_TRACE_DISABLED", False),
             environment=env.get("ENVIRONMENT") or ("aws" if in_aws else "local"),
         )
         return settings

@@ -8,6 +8,7 @@ request validation failures are 422; anything unexpected is a logged 500 with no
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -102,6 +103,14 @@ def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHtt
     return app
 
 
+# Lambda runs one invocation per container at a time, and the Powertools resolvers rely on it: the current
+# event and context live in class attributes shared by every resolver of the process. A process that calls
+# handlers from several threads (the local API, tests) therefore runs one invocation at a time, like a
+# container; concurrency across containers is real processes (tests/reports/test_report_processes.py).
+# In Lambda the lock is never contended.
+_ONE_INVOCATION_AT_A_TIME = threading.Lock()
+
+
 def lambda_entrypoint(
     app: APIGatewayHttpResolver,
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -111,7 +120,11 @@ def lambda_entrypoint(
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return handler  # type: ignore[no-any-return]
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        with _ONE_INVOCATION_AT_A_TIME:
+            return resolve(event, context)  # type: ignore[no-any-return]
+
+    return handler

@@ -10,6 +10,7 @@ under ``.oss-tldr/``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import secrets
@@ -39,9 +40,11 @@ class KeyRing:
         return self.keys[self.active]
 
 
+@functools.lru_cache(maxsize=4)
 def parse_key_ring(raw: str) -> KeyRing:
     """``{"active": kid, "keys": {kid: secret}}``, or the flat ``{"active": kid, kid: secret, ...}`` that
-    Secrets Manager's generated secrets produce."""
+    Secrets Manager's generated secrets produce. Cached by content: every request verifies a token, and the
+    secret (cached by Powertools) or the local file only changes on rotation."""
     try:
         data = json.loads(raw)
         active = str(data["active"])
