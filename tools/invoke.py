@@ -4,6 +4,7 @@ the response, like ``sam local invoke -e`` but in-process and without Docker."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     event = json.loads(args.event.read_text())
-    result = invoke(args.function, event)
+    # Like `sam local invoke`: the function's logs on stderr, its response alone on stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = invoke(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0
 
