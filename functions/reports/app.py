@@ -12,7 +12,7 @@ import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from oss_tldr.api import create_app, lambda_entrypoint
 from oss_tldr.api.auth import Principal, bearer_token, current_principal, require_admin, require_session
@@ -35,6 +35,7 @@ from oss_tldr.settings import get_settings
 app = create_app()
 auth = [require_session]
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
+ReportId = Annotated[int, Path(ge=1, le=service.MAX_REPORT_ID)]  # reports.id is a Postgres integer
 SAFETY_MARGIN_SECONDS = 2.0
 
 
@@ -168,7 +169,7 @@ def job(job_id: str) -> JobStatus:
 
 
 @app.get("/api/v1/reports/<report_id>", middlewares=auth)
-def report_by_id(report_id: int) -> Report:
+def report_by_id(report_id: ReportId) -> Report:
     _, requester = _caller()
     return _report(service.report_by_id(requester, report_id), cached=True)
 
@@ -194,7 +195,7 @@ def all_reports(
 
 
 @app.delete("/api/v1/reports/<report_id>", middlewares=auth)
-def invalidate_report(report_id: int) -> Invalidated:
+def invalidate_report(report_id: ReportId) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=service.invalidate_report(principal.user_id, report_id))

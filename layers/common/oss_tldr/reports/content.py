@@ -100,7 +100,6 @@ def _item(raw: dict[str, Any], summary: str) -> Item:
         assignees=[_user_ref(a) for a in raw.get("assignees") or [] if isinstance(a, dict)],
         is_pull_request=_kind(raw) == "pr",
         merged=_merged(raw),
-        author_association=raw.get("author_association"),
     )
 
 

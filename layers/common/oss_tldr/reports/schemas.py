@@ -33,7 +33,6 @@ class Item(BaseModel):
     assignees: list[UserRef] = Field(default_factory=list)
     is_pull_request: bool = False
     merged: bool = False
-    author_association: str | None = None
 
 
 class Person(BaseModel):

@@ -422,6 +422,7 @@ def job_status(job_id: str) -> store.JobView:
 
 # --------------------------------------------------------------------------------- listings and admin
 MAX_PAGE = 100
+MAX_REPORT_ID = 2**31 - 1  # reports.id is a Postgres integer: a larger id is bad input, not a query
 
 
 def _page(

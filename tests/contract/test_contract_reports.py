@@ -1,0 +1,641 @@
+"""CONTRACT.md §1 "Reports" (and "Other": health), seen from outside: real HTTP through the local API
+(`tools.devserver`, what `make dev` serves) against the fake GitHub and the fake OpenAI.
+
+Each test reads like a sentence of the contract: the shapes the SPA reads, the status codes, and that a
+failed or refused request leaves nothing behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from fakes.github_activity import seed_activity
+from sqlalchemy import func, select, update
+
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess
+from tools.devserver import make_server
+
+ORIGIN = "http://localhost:5173"
+REPO = "octo/hello"
+SECTIONS = ("prs", "issues", "people", "tldr")
+ITEM_KEYS = {
+    "id",
+    "number",
+    "title",
+    "state",
+    "summary",
+    "html_url",
+    "created_at",
+    "updated_at",
+    "comments",
+    "reactions",
+    "labels",
+    "user",
+    "assignees",
+    "is_pull_request",
+    "merged",
+}
+USER_KEYS = {"login", "avatar_url", "profile_url"}
+PERSON_KEYS = {"username", "avatar_url", "profile_url", "tldr", "prs", "issues", "total_items"}
+REPORT_KEYS = {
+    "id",
+    "repo",
+    "timeframe",
+    "timeframe_start",
+    "timeframe_end",
+    "tldr",
+    "prs",
+    "issues",
+    "people",
+    "generated_at",
+    "expires_at",
+    "version",
+    "cached",
+}
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+@pytest.fixture
+def api(engine, fake_github, fake_openai, settings_env):
+    settings_env(ADMIN_LOGINS="root")
+    server = make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+    with httpx.Client(base_url=base, timeout=60) as client:
+        yield client
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def seeded(fake_github):
+    return seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=14, issues=11, bots=2, seed=4)
+
+
+def _headers(user) -> dict[str, str]:
+    return {**user.headers, "Origin": ORIGIN}
+
+
+@pytest.fixture
+def alice(make_user):
+    return _headers(make_user(id=301, login="alice", github_token="gho_fake_alice_contract"))
+
+
+@pytest.fixture
+def bob(make_user):
+    return _headers(make_user(id=302, login="bob", github_token="gho_fake_bob_contract"))
+
+
+@pytest.fixture
+def admin(make_user):
+    return _headers(make_user(id=303, login="root", github_token="gho_fake_root_contract"))
+
+
+def _open_report(api: httpx.Client, headers: dict[str, str], repo: str = REPO, **params: str):
+    """What the SPA does: the four section routes at the same moment."""
+    query = {"timeframe": "last_week", **params}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            s: pool.submit(api.get, f"/reports/{repo}/{s}", params=query, headers=headers) for s in SECTIONS
+        }
+        return {s: f.result() for s, f in futures.items()}
+
+
+def _count(db, model) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def _assert_error(response: httpx.Response, status: int | tuple[int, ...]) -> dict[str, Any]:
+    expected = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in expected, (response.request.url, response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"detail", "code"}, body
+    assert body["detail"] and re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), body
+    assert "Traceback" not in response.text
+    assert response.headers.get("access-control-allow-origin") == ORIGIN
+    return body
+
+
+def _assert_user_ref(ref: Any) -> None:
+    assert isinstance(ref, dict) and set(ref) == USER_KEYS, ref
+    assert isinstance(ref["login"], str) and ref["login"]
+    assert ref["profile_url"] == f"https://github.com/{ref['login']}"
+
+
+def _assert_item(item: Any, *, pull_request: bool) -> None:
+    assert isinstance(item, dict) and set(item) == ITEM_KEYS, sorted(item)
+    assert isinstance(item["id"], str) and item["id"]
+    assert isinstance(item["number"], int) and not isinstance(item["number"], bool)
+    for key in ("title", "state", "summary", "html_url", "created_at", "updated_at"):
+        assert isinstance(item[key], str), key
+    assert ISO.match(item["created_at"]) and ISO.match(item["updated_at"])
+    assert item["html_url"].startswith("https://github.com/")
+    for key in ("comments", "reactions"):
+        assert isinstance(item[key], int) and not isinstance(item[key], bool), key
+    assert isinstance(item["labels"], list) and all(isinstance(label, str) for label in item["labels"])
+    _assert_user_ref(item["user"])
+    assert isinstance(item["assignees"], list)
+    for assignee in item["assignees"]:
+        _assert_user_ref(assignee)
+    assert item["is_pull_request"] is pull_request
+    assert isinstance(item["merged"], bool) and (pull_request or item["merged"] is False)
+
+
+def _assert_person(person: Any) -> None:
+    assert isinstance(person, dict) and set(person) == PERSON_KEYS, sorted(person)
+    assert isinstance(person["username"], str) and person["username"]
+    assert isinstance(person["tldr"], str)
+    assert isinstance(person["prs"], list) and isinstance(person["issues"], list)
+    for item in person["prs"]:
+        _assert_item(item, pull_request=True)
+    for item in person["issues"]:
+        _assert_item(item, pull_request=False)
+    assert isinstance(person["total_items"], int) and person["total_items"] >= 1
+
+
+def _assert_report(report: Any) -> None:
+    assert isinstance(report, dict) and set(report) == REPORT_KEYS, sorted(report)
+    assert isinstance(report["id"], int) and report["repo"] == REPO and report["timeframe"] == "last_week"
+    for key in ("timeframe_start", "timeframe_end", "generated_at", "expires_at"):
+        assert isinstance(report[key], str) and ISO.match(report[key]), key
+    assert report["timeframe_start"] < report["timeframe_end"]
+    assert isinstance(report["tldr"], str) and report["tldr"].strip()
+    assert isinstance(report["version"], int) and isinstance(report["cached"], bool)
+    for item in report["prs"]:
+        _assert_item(item, pull_request=True)
+    for item in report["issues"]:
+        _assert_item(item, pull_request=False)
+    for person in report["people"]:
+        _assert_person(person)
+
+
+# --------------------------------------------------------------------------------- section routes
+def test_four_sections_of_a_cold_report_answer_200_with_the_contract_shapes(api, seeded, alice, db):
+    answers = _open_report(api, alice)
+    for name, response in answers.items():
+        assert response.status_code == 200, (name, response.text)
+        assert response.headers.get("access-control-allow-origin") == ORIGIN
+    tldr = answers["tldr"]
+    assert tldr.headers["content-type"].startswith("text/plain")
+    assert tldr.text.strip() and not tldr.text.lstrip().startswith(("{", '"'))
+    for name in ("prs", "issues", "people"):
+        body = answers[name].json()
+        assert {name, "cached", "generated_at", "expires_at"} <= set(body), sorted(body)
+        assert isinstance(body["cached"], bool)
+        assert ISO.match(body["generated_at"]) and ISO.match(body["expires_at"])
+        assert body["generated_at"] < body["expires_at"]
+        assert isinstance(body[name], list) and body[name], name
+    for item in answers["prs"].json()["prs"]:
+        _assert_item(item, pull_request=True)
+    for item in answers["issues"].json()["issues"]:
+        _assert_item(item, pull_request=False)
+    for person in answers["people"].json()["people"]:
+        _assert_person(person)
+    # One report for the four requests, and a second look is a cache hit with the same data.
+    assert _count(db, Report) == 1
+    again = api.get(f"/reports/{REPO}/prs", params={"timeframe": "last_week"}, headers=alice)
+    assert again.json()["cached"] is True and again.json()["prs"] == answers["prs"].json()["prs"]
+
+
+def test_arrays_are_never_null_for_a_repository_with_no_activity(api, fake_github, alice):
+    fake_github.add_repo("octo/quiet")
+    answers = _open_report(api, alice, repo="octo/quiet")
+    assert all(r.status_code == 200 for r in answers.values()), {s: r.text for s, r in answers.items()}
+    for name in ("prs", "issues", "people"):
+        assert answers[name].json()[name] == []
+    assert answers["tldr"].headers["content-type"].startswith("text/plain")
+    report = api.post(
+        "/reports/generate", json={"repo_url": "octo/quiet", "timeframe": "last_week"}, headers=alice
+    )
+    assert report.status_code == 200
+    assert (report.json()["prs"], report.json()["issues"], report.json()["people"]) == ([], [], [])
+
+
+def test_items_without_labels_or_assignees_have_empty_arrays_not_null(api, seeded, alice):
+    items = [
+        *api.get(f"/reports/{REPO}/prs", headers=alice).json()["prs"],
+        *api.get(f"/reports/{REPO}/issues", headers=alice).json()["issues"],
+    ]
+    assert any(item["labels"] == [] for item in items)
+    assert any(item["assignees"] == [] for item in items)
+    assert all(isinstance(item["labels"], list) and isinstance(item["assignees"], list) for item in items)
+
+
+def test_every_timeframe_is_accepted_and_defaults_to_last_week(api, seeded, alice):
+    for timeframe in ("last_day", "last_week", "last_month", "last_year"):
+        response = api.get(f"/reports/{REPO}/prs", params={"timeframe": timeframe}, headers=alice)
+        assert response.status_code == 200, (timeframe, response.text)
+    default = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice)
+    assert default.status_code == 200 and default.json()["timeframe"] == "last_week"
+
+
+# --------------------------------------------------------------------------------- generate, jobs, by id
+def test_generate_answers_a_whole_report_and_the_job_and_id_routes_agree(api, seeded, alice, db):
+    response = api.post(
+        "/reports/generate",
+        json={"repo_url": f"https://github.com/{REPO}", "timeframe": "last_week"},
+        headers=alice,
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    _assert_report(report)
+    assert report["cached"] is False
+
+    job_id = str(db.scalars(select(ReportJob.id)).one())
+    job = api.get(f"/reports/jobs/{job_id}", headers=alice)
+    assert job.status_code == 200
+    assert job.json() == {
+        "job_id": job_id,
+        "status": "completed",
+        "progress": 100,
+        "report_id": report["id"],
+        "error": None,
+    }
+
+    by_id = api.get(f"/reports/{report['id']}", headers=alice)
+    assert by_id.status_code == 200
+    _assert_report(by_id.json())
+    assert {k: v for k, v in by_id.json().items() if k != "cached"} == {
+        k: v for k, v in report.items() if k != "cached"
+    }
+    cached = api.post("/reports/generate", json={"repo_url": REPO, "timeframe": "last_week"}, headers=alice)
+    assert (
+        cached.status_code == 200 and cached.json()["cached"] is True and cached.json()["id"] == report["id"]
+    )
+    # The sections serve the same report.
+    section = api.get(f"/reports/{REPO}/prs", params={"timeframe": "last_week"}, headers=alice).json()
+    assert section["prs"] == report["prs"]
+
+
+def test_generate_is_202_with_a_job_while_another_generation_runs_and_the_job_shows_it(
+    api, seeded, alice, db, settings_env
+):
+    from oss_tldr.reports import store
+    from oss_tldr.reports.windows import window_for
+
+    window = window_for("last_week")
+    key = store.CacheKey(REPO, "last_week", window.start, window.end)
+    running = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
+    settings_env(REPORT_WAIT_SECONDS="1")
+
+    pending = api.post("/reports/generate", json={"repo_url": REPO, "timeframe": "last_week"}, headers=alice)
+    assert pending.status_code == 202, pending.text
+    assert pending.json() == {"job_id": str(running), "status": "in_progress", "progress": 0}
+    job = api.get(f"/reports/jobs/{running}", headers=alice).json()
+    assert set(job) == {"job_id", "status", "progress", "report_id", "error"}
+    assert job["status"] in ("queued", "in_progress") and 0 <= job["progress"] <= 100
+    assert _count(db, Report) == 0
+
+    # Its generator died: the lease expires, the next request regenerates and the old job is failed.
+    db.execute(update(ReportGeneration).values(lease_expires_at=func.now() - dt.timedelta(seconds=1)))
+    db.commit()
+    done = api.post("/reports/generate", json={"repo_url": REPO, "timeframe": "last_week"}, headers=alice)
+    assert done.status_code == 200
+    _assert_report(done.json())
+    failed = api.get(f"/reports/jobs/{running}", headers=alice).json()
+    assert failed["status"] == "failed" and isinstance(failed["error"], str) and failed["error"]
+
+
+def test_job_and_report_routes_need_a_session_and_unknown_ids_are_404(api, alice):
+    anonymous = {"Origin": ORIGIN}
+    _assert_error(api.get("/reports/jobs/00000000-0000-4000-8000-000000000000", headers=anonymous), 401)
+    _assert_error(api.get("/reports/jobs/00000000-0000-4000-8000-000000000000", headers=alice), 404)
+    _assert_error(api.get("/reports/jobs/not-a-job", headers=alice), 404)
+    _assert_error(api.get("/reports/1", headers=anonymous), 401)
+    _assert_error(api.get("/reports/1", headers=alice), 404)
+    _assert_error(api.get("/users/me/reports", headers=anonymous), 401)
+    for name in SECTIONS:
+        _assert_error(api.get(f"/reports/{REPO}/{name}", headers=anonymous), 401)
+    _assert_error(api.post("/reports/generate", json={"repo_url": REPO}, headers=anonymous), 401)
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_report_id_beyond_the_database_range_is_a_4xx_not_a_500(api, admin, method, db):
+    for report_id in ("2147483648", "99999999999999999999999", "0", "-1"):
+        _assert_error(api.request(method, f"/reports/{report_id}", headers=admin), (404, 422))
+    assert _count(db, Report) == 0
+
+
+# --------------------------------------------------------------------------------- listings
+def test_my_reports_lists_the_reports_i_opened_newest_first_with_an_opaque_cursor(
+    api, fake_github, alice, bob, db
+):
+    now = dt.datetime.now(dt.UTC)
+    for name in ("octo/a", "octo/b", "octo/c"):
+        seed_activity(fake_github, name, now=now, prs=2, issues=1, bots=0, old=0, seed=2)
+        assert api.get(f"/reports/{name}/prs", headers=alice).status_code == 200
+    empty = api.get("/users/me/reports", headers=bob)
+    assert empty.status_code == 200 and empty.json() == {"reports": [], "next_cursor": None}
+
+    first = api.get("/users/me/reports", params={"limit": 2}, headers=alice)
+    assert first.status_code == 200 and set(first.json()) == {"reports", "next_cursor"}
+    assert [r["repo"] for r in first.json()["reports"]] == ["octo/c", "octo/b"]
+    cursor = first.json()["next_cursor"]
+    assert isinstance(cursor, str) and cursor
+    rest = api.get("/users/me/reports", params={"limit": 2, "cursor": cursor}, headers=alice).json()
+    assert [r["repo"] for r in rest["reports"]] == ["octo/a"] and rest["next_cursor"] is None
+    summary = rest["reports"][0]
+    assert {"id", "repo", "timeframe", "generated_at"} <= set(summary)
+    assert isinstance(summary["id"], int) and summary["timeframe"] == "last_week"
+    # Opening a report again (accesses are recorded to the minute) moves it to the front.
+    db.execute(
+        update(UserReportAccess).values(accessed_at=UserReportAccess.accessed_at - dt.timedelta(minutes=2))
+    )
+    db.commit()
+    assert api.get("/reports/octo/a/issues", headers=alice).status_code == 200
+    again = api.get("/users/me/reports", headers=alice).json()["reports"]
+    assert [r["repo"] for r in again] == ["octo/a", "octo/c", "octo/b"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=-1",
+        "limit=abc",
+        "limit=1.5",
+        "limit=99999999999999999999999",
+        "cursor=garbage",
+        "cursor=%00",
+        "cursor=" + "A" * 300,
+        "cursor=eyJ4IjoxfQ",
+        "limit=1&limit=2",
+    ],
+)
+def test_bad_listing_parameters_are_a_json_4xx(api, alice, admin, query):
+    _assert_error(api.get(f"/users/me/reports?{query}", headers=alice), (400, 422))
+    _assert_error(api.get(f"/reports?{query}", headers=admin), (400, 422))
+
+
+# --------------------------------------------------------------------------------- admin routes
+def test_admin_routes_are_403_to_non_admins_and_change_nothing(api, seeded, alice, db):
+    report = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice).json()
+    for method, path, params in (
+        ("GET", "/reports", {}),
+        ("GET", "/reports", {"repo": REPO, "timeframe": "last_week"}),
+        ("DELETE", f"/reports/{report['id']}", {}),
+        ("DELETE", "/reports", {"repo": REPO}),
+    ):
+        _assert_error(api.request(method, path, params=params, headers=alice), 403)
+    assert _count(db, Report) == 1
+    _assert_error(api.get("/reports", headers={"Origin": ORIGIN}), 401)
+
+
+def test_admin_logins_list_filter_and_invalidate_reports(api, seeded, fake_github, alice, admin, db):
+    seed_activity(fake_github, "octo/other", now=dt.datetime.now(dt.UTC), prs=2, issues=2, seed=8)
+    week = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice).json()
+    api.post("/reports/generate", json={"repo_url": REPO, "timeframe": "last_month"}, headers=alice)
+    api.post("/reports/generate", json={"repo_url": "octo/other"}, headers=alice)
+
+    listing = api.get("/reports", headers=admin)
+    assert listing.status_code == 200 and set(listing.json()) == {"reports", "next_cursor"}
+    assert len(listing.json()["reports"]) == 3
+    one = api.get("/reports", params={"repo": REPO, "timeframe": "last_week"}, headers=admin).json()
+    assert [r["id"] for r in one["reports"]] == [week["id"]]
+    by_url = api.get("/reports", params={"repo": f"https://github.com/{REPO}"}, headers=admin).json()
+    assert {r["timeframe"] for r in by_url["reports"]} == {"last_week", "last_month"}
+    paged = api.get("/reports", params={"limit": 2}, headers=admin).json()
+    assert len(paged["reports"]) == 2 and paged["next_cursor"]
+    tail = api.get("/reports", params={"limit": 2, "cursor": paged["next_cursor"]}, headers=admin).json()
+    assert len(tail["reports"]) == 1 and tail["next_cursor"] is None
+
+    deleted = api.delete(f"/reports/{week['id']}", headers=admin)
+    assert deleted.status_code == 200 and deleted.json() == {"deleted": 1}
+    _assert_error(api.delete(f"/reports/{week['id']}", headers=admin), 404)
+    _assert_error(api.get(f"/reports/{week['id']}", headers=alice), 404)
+    bulk = api.delete("/reports", params={"repo": REPO}, headers=admin)
+    assert bulk.status_code == 200 and bulk.json() == {"deleted": 1}
+    assert [r["repo"] for r in api.get("/reports", headers=admin).json()["reports"]] == ["octo/other"]
+    # An invalidated report is generated afresh on the next request.
+    fresh = api.get(f"/reports/{REPO}/prs", headers=alice)
+    assert fresh.status_code == 200 and fresh.json()["cached"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/reports", {"repo": "not a repo"}),
+        ("GET", "/reports", {"timeframe": "last_decade"}),
+        ("DELETE", "/reports", {}),
+        ("DELETE", "/reports", {"repo": ""}),
+        ("DELETE", "/reports", {"repo": "https://gitlab.com/octo/hello"}),
+        ("DELETE", "/reports/abc", {}),
+    ],
+)
+def test_bad_admin_input_is_a_json_4xx(api, admin, method, path, params):
+    _assert_error(api.request(method, path, params=params, headers=admin), (400, 422))
+
+
+# --------------------------------------------------------------------------------- force and its quota
+def test_forced_regeneration_beyond_the_daily_quota_is_429_with_retry_after_and_rate_limit(
+    api, seeded, alice, bob, settings_env, db
+):
+    settings_env(FORCE_DAILY_QUOTA="1")
+    first = api.get(f"/reports/{REPO}/prs", headers=alice).json()
+    forced = api.get(f"/reports/{REPO}/prs", params={"force": "true"}, headers=alice)
+    assert forced.status_code == 200 and forced.json()["cached"] is False
+    assert forced.json()["generated_at"] > first["generated_at"]
+    jobs = _count(db, ReportJob)
+
+    over = api.get(f"/reports/{REPO}/prs", params={"force": "true"}, headers=alice)
+    body = _assert_error(over, 429)
+    assert "rate limit" in body["detail"].lower()
+    assert 0 < int(over.headers["retry-after"]) <= 86400
+    over_generate = api.post("/reports/generate", json={"repo_url": REPO, "force": True}, headers=alice)
+    assert "rate limit" in _assert_error(over_generate, 429)["detail"].lower()
+    assert int(over_generate.headers["retry-after"]) > 0
+    assert _count(db, ReportJob) == jobs  # refused requests start nothing
+
+    # Unforced requests are still served, and the quota is the caller's own.
+    assert api.get(f"/reports/{REPO}/prs", headers=alice).status_code == 200
+    assert api.get(f"/reports/{REPO}/prs", params={"force": "true"}, headers=bob).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "2", "null"])
+def test_force_that_is_not_a_boolean_is_a_4xx_and_regenerates_nothing(api, seeded, alice, db, value):
+    assert api.get(f"/reports/{REPO}/prs", headers=alice).status_code == 200
+    _assert_error(api.get(f"/reports/{REPO}/prs", params={"force": value}, headers=alice), (400, 422))
+    assert _count(db, ReportJob) == 1
+
+
+# --------------------------------------------------------------------------------- private repositories
+@pytest.fixture
+def private_repo(fake_github):
+    repo = seed_activity(fake_github, "octo/secret", now=dt.datetime.now(dt.UTC), prs=5, issues=4, seed=6)
+    repo.private = True
+    repo.visible_to = {"gho_fake_alice_contract"}
+    return repo
+
+
+def test_private_report_is_served_only_to_callers_whose_token_reaches_it_and_404_looks_like_missing(
+    api, private_repo, fake_github, alice, bob, db
+):
+    for name, response in _open_report(api, alice, repo="octo/secret").items():
+        assert response.status_code == 200, (name, response.text)
+    report_id = db.scalars(select(Report.id)).one()
+
+    for name in SECTIONS:
+        hidden = api.get(f"/reports/octo/secret/{name}", params={"timeframe": "last_week"}, headers=bob)
+        missing = api.get(f"/reports/octo/nothing/{name}", params={"timeframe": "last_week"}, headers=bob)
+        assert _assert_error(hidden, 404) == _assert_error(missing, 404), name
+    hidden = api.post("/reports/generate", json={"repo_url": "octo/secret"}, headers=bob)
+    missing = api.post("/reports/generate", json={"repo_url": "octo/nothing"}, headers=bob)
+    assert _assert_error(hidden, 404) == _assert_error(missing, 404)
+    assert _assert_error(api.get(f"/reports/{report_id}", headers=bob), 404) == _assert_error(
+        api.get(f"/reports/{report_id + 1000}", headers=bob), 404
+    )
+    # Bob saw nothing: no access recorded, nothing in his history.
+    assert set(db.scalars(select(UserReportAccess.user_id)).all()) == {301}
+    assert api.get("/users/me/reports", headers=bob).json()["reports"] == []
+
+    # Once GitHub lets Bob's token see the repository, he is served the same shared report.
+    private_repo.visible_to.add("gho_fake_bob_contract")
+    fake_github.reset_counts()
+    served = api.get(f"/reports/{report_id}", headers=bob)
+    assert served.status_code == 200 and served.json()["id"] == report_id
+    assert api.get("/reports/octo/secret/prs", headers=bob).json()["cached"] is True
+    assert fake_github.count("GET", r"^/search/issues") == 0
+
+
+# --------------------------------------------------------------------------------- bad input
+BAD_SECTION_PATHS = [
+    ("/reports/octo/hello/commits", {"timeframe": "last_week"}),
+    ("/reports/octo/hello/PRS", {"timeframe": "last_week"}),
+    ("/reports/octo/hello/%F0%9F%98%80", {"timeframe": "last_week"}),
+    ("/reports/octo/hello/prs", {"timeframe": "last_decade"}),
+    ("/reports/octo/hello/prs", {"timeframe": ""}),
+    ("/reports/octo/hello/prs", {"timeframe": "LAST_WEEK"}),
+    ("/reports/octo/hello/prs", {"timeframe": "x" * 5000}),
+    ("/reports/octo/hello/prs", [("timeframe", "last_week"), ("timeframe", "last_day")]),
+    ("/reports/" + "a" * 3000 + "/hello/prs", {}),
+    ("/reports/octo/" + "b" * 3000 + "/prs", {}),
+    ("/reports/%C3%A9t%C3%A9/hello/prs", {}),
+    ("/reports/octo/h%C3%A9llo/prs", {}),
+    ("/reports/-octo/hello/prs", {}),
+    ("/reports/octo/../prs", {}),
+    ("/reports/octo/%2E%2E/prs", {}),
+    ("/reports/octo/hello%2Fx/prs", {}),
+    ("/reports/..%2F..%2Fetc/hello/prs", {}),
+    ("/reports/octo/hello%00/prs", {}),
+    ("/reports/octo/hello%20world/prs", {}),
+    ("/reports/octo/hello;drop/prs", {}),
+    ("/reports/o%27ct/hello/prs", {}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), BAD_SECTION_PATHS)
+def test_bad_section_path_or_query_is_a_json_4xx_and_writes_nothing(
+    api, fake_github, alice, db, path, params
+):
+    _assert_error(api.get(path, params=params, headers=alice), (400, 404, 422))
+    assert _count(db, Report) == 0 and _count(db, ReportJob) == 0 and _count(db, Repository) == 0
+    assert fake_github.count() == 0
+
+
+BAD_GENERATE_BODIES: list[bytes] = [
+    b"",
+    b"{not json",
+    b"[]",
+    b"null",
+    b'"octo/hello"',
+    b"{}",
+    b'{"repo_url": 5}',
+    b'{"repo_url": null}',
+    b'{"repo_url": ""}',
+    b'{"repo_url": "not a repo"}',
+    b'{"repo_url": "https://gitlab.com/octo/hello"}',
+    b'{"repo_url": "javascript:alert(1)"}',
+    b'{"repo_url": "octo/hello", "timeframe": "yesterday"}',
+    b'{"repo_url": "octo/hello", "timeframe": 7}',
+    b'{"repo_url": "octo/hello", "force": "sometimes"}',
+    b'{"repo_url": "octo/hello", "force": [true]}',
+    b'{"repo_url": "' + b"a" * 600 + b'"}',
+    b'{"repo_url": "octo/h\\u0000llo"}',
+]
+
+
+@pytest.mark.parametrize("body", BAD_GENERATE_BODIES)
+def test_bad_generate_body_is_a_json_4xx_and_writes_nothing(api, fake_github, alice, db, body):
+    response = api.post(
+        "/reports/generate", content=body, headers={**alice, "content-type": "application/json"}
+    )
+    _assert_error(response, (400, 422))
+    assert _count(db, Report) == 0 and _count(db, ReportJob) == 0 and _count(db, Repository) == 0
+    assert fake_github.count() == 0
+
+
+def test_missing_repository_is_a_404_and_caches_nothing(api, fake_github, alice, db):
+    _assert_error(api.get("/reports/octo/nothing/prs", headers=alice), 404)
+    _assert_error(api.post("/reports/generate", json={"repo_url": "octo/nothing"}, headers=alice), 404)
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0 and _count(db, Repository) == 0
+    assert fake_github.count("GET", r"^/search/issues") == 0
+
+
+# --------------------------------------------------------------------------------- upstream failures
+SEARCH = r"^/search/issues$"
+
+
+def test_github_failing_beyond_retries_is_502_and_caches_nothing(api, seeded, fake_github, alice, db):
+    fake_github.fail("GET", SEARCH, status=502, times=50)
+    _assert_error(api.get(f"/reports/{REPO}/prs", headers=alice), (502, 503))
+    _assert_error(api.post("/reports/generate", json={"repo_url": REPO}, headers=alice), (502, 503))
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+    fake_github._failures.clear()
+    assert api.get(f"/reports/{REPO}/prs", headers=alice).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (403, {"x-ratelimit-remaining": "0"}),
+        (429, {"retry-after": "600"}),
+    ],
+)
+def test_github_rate_limit_is_429_with_retry_after_and_caches_nothing(
+    api, seeded, fake_github, alice, db, status, headers
+):
+    reset = str(int(dt.datetime.now(dt.UTC).timestamp()) + 600)
+    fake_github.fail(
+        "GET",
+        SEARCH,
+        status=status,
+        body={"message": "API rate limit exceeded for user."},
+        headers={"x-ratelimit-reset": reset, **headers},
+        times=50,
+    )
+    for response in _open_report(api, alice).values():
+        body = _assert_error(response, 429)
+        assert "rate limit" in body["detail"].lower()
+        assert int(response.headers["retry-after"]) > 0
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+
+
+def test_openai_down_is_502_or_503_and_caches_nothing(api, seeded, fake_openai, alice, db):
+    fake_openai.fail(status=500, times=100)
+    for response in _open_report(api, alice).values():
+        _assert_error(response, (502, 503))
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+    fake_openai._failures.clear()
+    assert api.get(f"/reports/{REPO}/prs", headers=alice).status_code == 200
+
+
+def test_openai_rate_limit_is_429_with_retry_after_and_caches_nothing(api, seeded, fake_openai, alice, db):
+    fake_openai.fail(status=429, times=100, headers={"retry-after": "30"})
+    response = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice)
+    body = _assert_error(response, 429)
+    assert "rate limit" in body["detail"].lower() and int(response.headers["retry-after"]) > 0
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+
+
+# --------------------------------------------------------------------------------- other
+def test_health_is_ok_without_a_session(api):
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
