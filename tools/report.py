@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -52,11 +53,26 @@ def _who(user: dict[str, Any] | None) -> str:
     return f"@{(user or {}).get('login') or 'ghost'}"
 
 
+def _one_line(text: Any) -> str:
+    """Text from GitHub or the summariser on one line: a newline would end the Markdown list item."""
+    return " ".join(str(text or "").split())
+
+
+def _link_text(text: Any) -> str:
+    """A title as the text of a Markdown link: brackets and backslashes escaped, so it stays one link."""
+    return re.sub(r"([\\\[\]])", r"\\\1", _one_line(text))
+
+
+def _count(n: Any, noun: str) -> str:
+    n = int(n or 0)
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _item_lines(items: Iterable[dict[str, Any]]) -> list[str]:
     lines = []
     for item in items:
-        facts = [f"by {_who(item.get('user'))}", f"{item.get('comments', 0)} comments"]
-        facts.append(f"{item.get('reactions', 0)} reactions")
+        facts = [f"by {_who(item.get('user'))}", _count(item.get("comments"), "comment")]
+        facts.append(_count(item.get("reactions"), "reaction"))
         if item.get("merged"):
             facts.append("merged")
         elif item.get("state"):
@@ -64,9 +80,10 @@ def _item_lines(items: Iterable[dict[str, Any]]) -> list[str]:
         labels = ", ".join(item.get("labels") or [])
         if labels:
             facts.append(f"labels: {labels}")
-        lines.append(f"- [#{item['number']} {item['title']}]({item['html_url']}) · {' · '.join(facts)}")
-        if item.get("summary"):
-            lines.append(f"  {item['summary']}")
+        title = _link_text(f"#{item['number']} {item['title']}")
+        lines.append(f"- [{title}]({item['html_url']}) · {' · '.join(facts)}")
+        if _one_line(item.get("summary")):
+            lines.append(f"  {_one_line(item['summary'])}")
     return lines or ["_Nothing in this window._"]
 
 
@@ -81,14 +98,14 @@ def render_markdown(result: service.ReportResult) -> str:
     ]
     if result.cached:
         lines += ["", "> Cached copy: served from the shared report cache, no GitHub or OpenAI call made."]
-    lines += ["", "## TL;DR", "", report.tldr or "_No summary._", "", "## Top pull requests", ""]
+    lines += ["", "## TL;DR", "", report.tldr.strip() or "_No summary._", "", "## Top pull requests", ""]
     lines += _item_lines(report.prs)
     lines += ["", "## Top issues", ""]
     lines += _item_lines(report.issues)
     lines += ["", "## People", ""]
     for person in report.people:
-        count = person.get("total_items", 0)
-        lines.append(f"- **@{person['username']}** ({count} items): {person.get('tldr') or ''}".rstrip())
+        count = _count(person.get("total_items"), "item")
+        lines.append(f"- **@{person['username']}** ({count}): {_one_line(person.get('tldr'))}".rstrip())
     if not report.people:
         lines.append("_Nobody was active in this window._")
     return "\n".join(lines) + "\n"

@@ -7,14 +7,18 @@ failed or refused request leaves nothing behind."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from fakes.github_activity import seed_activity
+from conftest import ROOT
+from fakes.github_activity import add_item, seed_activity
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess
@@ -639,3 +643,50 @@ def test_health_is_ok_without_a_session(api):
     response = api.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+# --------------------------------------------------------------------------------- §3 make report
+def _make_report(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GITHUB_TOKEN": "gho_fake_service_contract"}
+    make = shutil.which("make") or "make"
+    return subprocess.run(  # noqa: S603 - the project's own Makefile
+        [make, "-s", "report", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_make_report_prints_readable_markdown_then_the_cached_copy(engine, fake_github, fake_openai):
+    now = dt.datetime.now(dt.UTC)
+    seed_activity(fake_github, REPO, now=now, prs=6, issues=4, bots=1, seed=9)
+    add_item(
+        fake_github,
+        REPO,
+        kind="pr",
+        title="Fix [parser] crash\non empty input",
+        login="zed",
+        comments=1,
+        reactions=1,
+        created_at=now - dt.timedelta(days=1),
+        updated_at=now - dt.timedelta(hours=3),
+    )
+    first = _make_report(f"REPO={REPO}", "TIMEFRAME=last_week")
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert out.startswith(f"# {REPO} · last week\n")  # stdout is the Markdown alone
+    for heading in ("## TL;DR", "## Top pull requests", "## Top issues", "## People"):
+        assert f"\n{heading}\n" in out
+    assert "> Cached copy" not in out and "generated and cached" in first.stderr
+    # Every item is one list line with one link, whatever its title holds.
+    items = [line for line in out.splitlines() if line.startswith("- [")]
+    assert items and all(re.fullmatch(r"- \[#\d+ .+\]\(https://github\.com/\S+\) · by @.+", i) for i in items)
+    assert (
+        r"- [#" in out and r"Fix \[parser\] crash on empty input](https://github.com/octo/hello/pull/" in out
+    )
+    assert "· 1 comment · 1 reaction ·" in out and "(1 item)" in out
+
+    second = _make_report(f"REPO=https://github.com/{REPO}", "TIMEFRAME=last_week")
+    assert second.returncode == 0 and "> Cached copy" in second.stdout
+    assert second.stdout.split("> Cached copy")[0].startswith(f"# {REPO} · last week")
+
+    missing = _make_report("REPO=octo/nothing")
+    assert missing.returncode != 0 and missing.stdout == ""
+    assert "error: Repository not found." in missing.stderr
