@@ -2,10 +2,10 @@
 
 Each HTTP request becomes an API Gateway HTTP API payload-2.0 event for the function that template.yaml
 routes it to; the handler runs in-process (imported once, like a warm container). CORS is handled the way
-the deployed HTTP API does it: preflight ``OPTIONS`` requests are answered from the HttpApi
+the deployed HTTP API does it: ``OPTIONS`` requests (preflights) are answered 204 from the HttpApi
 ``CorsConfiguration`` in template.yaml (origins from ``CORS_ALLOW_ORIGINS``) without invoking a function,
-and every response to an allowed origin carries ``Access-Control-Allow-Origin``. An unknown route is a
-404 JSON error, as the SPA expects.
+and every response to an allowed origin, errors included, carries ``Access-Control-Allow-Origin``. An
+unknown route is a 404 JSON error, as the SPA expects.
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ class Cors:
                 config = resource.get("Properties", {}).get("CorsConfiguration") or {}
         self.origins = set(get_settings().cors_allow_origins)
         self.methods = ",".join(config.get("AllowMethods") or ["GET", "POST", "DELETE", "OPTIONS"])
-        self.headers = ",".join(
-            h.lower() for h in config.get("AllowHeaders") or ["Authorization", "Content-Type"]
-        )
+        self.headers = ",".join(config.get("AllowHeaders") or ["Authorization", "Content-Type"])
         self.max_age = str(config.get("MaxAge", 600))
 
     def allowed(self, origin: str | None) -> bool:
@@ -117,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         origin = self.headers.get("origin")
-        if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
+        if self.command == "OPTIONS":  # no function has an OPTIONS route: the API answers them all
             self._send(204, self.cors.preflight(origin), [], b"")
             return
         length = int(self.headers.get("content-length") or 0)

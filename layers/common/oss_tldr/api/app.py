@@ -3,6 +3,10 @@
 Every error leaves as JSON ``{"detail": str, "code": str}`` with the right status and the CORS headers,
 so the SPA can read ``detail``. Domain errors (:mod:`oss_tldr.errors`) carry their own status and code;
 request validation failures are 422; anything unexpected is a logged 500 with no internals in the body.
+
+A request is judged in this order, like API Gateway and the original app: body size (413), then the session
+on protected routes (401), then the body and parameters (422), then the route. Powertools validates before
+any middleware, so the first two run in front of its validation step (:class:`_CheckedRequestValidation`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,20 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge
+from oss_tldr.api.auth import current_principal, requires_session
+from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
 from oss_tldr.observability import logger, metrics, tracer
 from oss_tldr.settings import get_settings
 
@@ -47,6 +59,51 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "Invalid request: " + ("; ".join(parts) if parts else "the request is not valid") + "."
 
 
+NOT_JSON = "Invalid request: the body must be JSON (Content-Type: application/json, UTF-8)."
+
+
+def _limit_body(app: APIGatewayHttpResolver, max_body_bytes: int) -> None:
+    event = app.current_event
+    body = event.body or ""
+    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body)
+    if size > max_body_bytes:
+        raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
+
+
+def _require_text_body(app: APIGatewayHttpResolver) -> None:
+    """A body that is not UTF-8 text cannot be JSON: 422 (Powertools would fail decoding it)."""
+    try:
+        app.current_event.decoded_body  # noqa: B018 - decodes (and caches) a base64 body once, here
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(NOT_JSON) from exc
+
+
+class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, preceded by the body-size check and, on routes that
+    ``require_session``, authentication. Powertools runs its validation before every middleware, so without
+    this a request with neither a session nor a valid body would be a 422 instead of a 401, and an
+    oversized body would be parsed before being refused. A JSON body must be an object (Powertools would
+    take the first element of an array as the body)."""
+
+    def __init__(self, max_body_bytes: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.max_body_bytes = max_body_bytes
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
+        _limit_body(app, self.max_body_bytes)
+        if requires_session(app):
+            current_principal(app)
+        _require_text_body(app)
+        return super().handler(app, next_middleware)
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        body = super()._get_body(app)
+        if isinstance(body, list):  # Powertools would validate the first element of an array instead
+            error = {"type": "model_type", "loc": ("body",), "msg": "the body must be a JSON object"}
+            raise RequestValidationError([error])
+        return body
+
+
 def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
     """A resolver with CORS, validation and the shared error mapping. One per function module."""
     settings = get_settings()
@@ -58,14 +115,7 @@ def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHtt
         max_age=600,
     )
     app = APIGatewayHttpResolver(cors=cors, enable_validation=True)
-
-    def _limit_body(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
-        body = app.current_event.body or ""
-        if len(body) > max_body_bytes:
-            raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
-        return next_middleware(app)
-
-    app.use(middlewares=[_limit_body])
+    app._request_validation_middleware = _CheckedRequestValidation(max_body_bytes)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response[Any]:
@@ -76,6 +126,10 @@ def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHtt
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, _validation_detail(exc), "validation_error")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, NOT_JSON, "validation_error")
 
     @app.exception_handler(OperationalError)
     def _db_down(exc: OperationalError) -> Response[Any]:

@@ -73,6 +73,16 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden("This route is for administrators.", code="admin_only")
 
 
+def requires_session(app: APIGatewayHttpResolver) -> bool:
+    """Whether the route being served has ``require_session`` (on the route or for the whole app).
+    CORS preflights never do: they carry no credentials."""
+    if app.current_event.http_method == "OPTIONS":
+        return False
+    route = app.context.get("_route")
+    route_middlewares = getattr(route, "middlewares", None) or []
+    return require_session in (*app._router_middlewares, *route_middlewares)
+
+
 def require_session(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
     """Route (or global) middleware: authenticate before the route body runs. CORS preflights carry no
     credentials and pass through (the resolver answers them)."""

@@ -58,12 +58,10 @@ def untrack_repository(user_id: int, repo_url: str) -> bool:
 
 
 def untrack_repository_id(user_id: int, repository_id: int) -> bool:
-    """Untrack by the ``id`` the API shows; 404 unless the caller tracks it."""
+    """Untrack by the ``id`` the API shows; False when the caller does not track it (only the caller's
+    own rows are ever touched, so this says nothing about other users)."""
     with session_scope() as session:
-        removed = store.untrack_by_github_id(session, user_id, repository_id)
-    if not removed:
-        raise NotFound("You do not track this repository.", code="not_tracked")
-    return True
+        return store.untrack_by_github_id(session, user_id, repository_id)
 
 
 def user_repositories(user_id: int, per_page: int) -> list[RepositoryOut]:
@@ -72,10 +70,13 @@ def user_repositories(user_id: int, per_page: int) -> list[RepositoryOut]:
 
 
 def search(user_id: int, query: str, per_page: int) -> tuple[list[RepositoryOut], int]:
-    """GitHub search; a query that names a repository (URL or owner/repo) gets that repository first."""
+    """GitHub search; a query that names a repository (URL or owner/repo) gets that repository first.
+    An empty query finds nothing (no GitHub call), as a cleared search box does."""
     query = query.strip()
-    if not query or len(query) > MAX_QUERY_CHARS:
-        raise BadRequest(f"q must be 1 to {MAX_QUERY_CHARS} characters.", code="invalid_query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadRequest(f"q must be at most {MAX_QUERY_CHARS} characters.", code="invalid_query")
+    if not query:
+        return [], 0
     token = user_github_token(user_id)
     exact: dict[str, Any] | None = None
     try:
