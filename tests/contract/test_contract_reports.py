@@ -690,3 +690,44 @@ def test_make_report_prints_readable_markdown_then_the_cached_copy(engine, fake_
     missing = _make_report("REPO=octo/nothing")
     assert missing.returncode != 0 and missing.stdout == ""
     assert "error: Repository not found." in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "repo_url",
+    [
+        "octo/hello",
+        "https://github.com/octo/hello",
+        "https://github.com/octo/hello.git",
+        "https://github.com/octo/hello/",
+        "https://www.github.com/octo/hello",
+        "https://github.com/octo/hello/tree/main/src",
+        "https://github.com/Octo/Hello",
+    ],
+)
+def test_generate_accepts_every_repository_url_form_and_they_share_one_report(
+    api, seeded, alice, db, repo_url
+):
+    response = api.post(
+        "/reports/generate", json={"repo_url": repo_url, "timeframe": "last_week"}, headers=alice
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["repo"].lower() == REPO
+    section = api.get("/reports/OCTO/hello/prs", params={"timeframe": "last_week"}, headers=alice)
+    assert section.status_code == 200 and section.json()["cached"] is True
+    assert _count(db, Report) == 1
+
+
+def test_reports_name_the_repository_as_github_and_the_repositories_api_display_it(
+    api, fake_github, alice, admin
+):
+    seed_activity(fake_github, "Octo/World", now=dt.datetime.now(dt.UTC), prs=3, issues=2, seed=3)
+    assert api.get("/reports/octo/world/prs", headers=alice).status_code == 200
+    report = api.post("/reports/generate", json={"repo_url": "OCTO/WORLD"}, headers=alice).json()
+    assert report["repo"] == "Octo/World"
+    assert api.get(f"/reports/{report['id']}", headers=alice).json()["repo"] == "Octo/World"
+    assert [r["repo"] for r in api.get("/users/me/reports", headers=alice).json()["reports"]] == [
+        "Octo/World"
+    ]
+    assert [r["repo"] for r in api.get("/reports", headers=admin).json()["reports"]] == ["Octo/World"]
+    tracked = api.post("/users/me/repositories", json={"repo_url": "octo/world"}, headers=alice).json()
+    assert tracked["repository"]["full_name"] == report["repo"]

@@ -294,6 +294,11 @@ def find_section(
     )
 
 
+# A report names its repository as GitHub displays it (``Octo/Hello``), like the repositories API does;
+# ``repositories.full_name`` is the lower-case key.
+_DISPLAY_NAME = (Repository.owner + "/" + Repository.name).label("full_name")
+
+
 def _stored(row: Any) -> StoredReport:
     report: Report = row.Report
     return StoredReport(
@@ -328,7 +333,7 @@ def load_report(report_id: int, *, record_access_for: int | None = None) -> Stor
     """A report by id (with its repository name); records the access of ``record_access_for``."""
     with session_scope() as session:
         row = session.execute(
-            select(Report, Repository.full_name, Repository.is_private)
+            select(Report, _DISPLAY_NAME, Repository.is_private)
             .join(Repository, Repository.id == Report.repository_id)
             .where(Report.id == report_id)
         ).first()
@@ -694,7 +699,7 @@ def list_user_reports(
             UserReportAccess.id.label("access_id"),
             UserReportAccess.accessed_at,
             Report.id,
-            Repository.full_name,
+            _DISPLAY_NAME,
             Report.timeframe,
             Report.timeframe_start,
             Report.timeframe_end,
@@ -730,7 +735,7 @@ def list_reports(
     stmt = (
         select(
             Report.id,
-            Repository.full_name,
+            _DISPLAY_NAME,
             Report.timeframe,
             Report.timeframe_start,
             Report.timeframe_end,
