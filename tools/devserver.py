@@ -47,6 +47,7 @@ class Cors:
         self.methods = ",".join(config.get("AllowMethods") or ["GET", "POST", "DELETE", "OPTIONS"])
         self.headers = ",".join(config.get("AllowHeaders") or ["Authorization", "Content-Type"])
         self.max_age = str(config.get("MaxAge", 600))
+        self.expose = ",".join(config.get("ExposeHeaders") or [])
 
     def allowed(self, origin: str | None) -> bool:
         return bool(origin) and (origin in self.origins or "*" in self.origins)
@@ -66,6 +67,8 @@ class Cors:
         if self.allowed(origin):
             headers["access-control-allow-origin"] = str(origin)
             headers["vary"] = "origin"
+            if self.expose:
+                headers["access-control-expose-headers"] = self.expose
 
 
 def dispatch(

@@ -587,6 +587,8 @@ def test_a_github_rate_limit_is_429_with_retry_after_and_the_words_rate_limit(ap
     body = _is_error(response, 429)
     assert "rate limit" in body["detail"].lower()
     assert int(response.headers["retry-after"]) >= 1
+    # ... and the SPA, on another origin, may read it.
+    assert "retry-after" in response.headers["access-control-expose-headers"].lower()
     assert _count(db, UserRepository) == 0
     gh.fail("GET", r"^/user/repos$", status=429, headers={"retry-after": "30"})
     response = api.get("/repos/user", headers=alice.headers)
