@@ -575,6 +575,25 @@ def test_bad_generate_body_is_a_json_4xx_and_writes_nothing(api, fake_github, al
     assert fake_github.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b"\xff\xfe\xfd"),
+        ("application/json", b'{"repo_url": "octo/h\xe9llo"}'),
+        ("multipart/form-data", b'{"repo_url": "octo/hello"}'),
+        ("text/plain", b'{"repo_url": "octo/hello"}'),
+        ("application/octet-stream", b'{"repo_url": "octo/hello"}'),
+    ],
+)
+def test_generate_body_that_is_not_utf8_json_is_a_json_4xx_and_writes_nothing(
+    api, fake_github, alice, db, content_type, body
+):
+    response = api.post("/reports/generate", content=body, headers={**alice, "content-type": content_type})
+    _assert_error(response, (400, 415, 422))
+    assert _count(db, Report) == 0 and _count(db, ReportJob) == 0 and _count(db, Repository) == 0
+    assert fake_github.count() == 0
+
+
 def test_missing_repository_is_a_404_and_caches_nothing(api, fake_github, alice, db):
     _assert_error(api.get("/reports/octo/nothing/prs", headers=alice), 404)
     _assert_error(api.post("/reports/generate", json={"repo_url": "octo/nothing"}, headers=alice), 404)

@@ -82,8 +82,8 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, preceded by the body-size check and, on routes that
     ``require_session``, authentication. Powertools runs its validation before every middleware, so without
     this a request with neither a session nor a valid body would be a 422 instead of a 401, and an
-    oversized body would be parsed before being refused. A JSON body must be an object (Powertools would
-    take the first element of an array as the body)."""
+    oversized body would be parsed before being refused. A body must be JSON (any other content type is a
+    422) and a JSON object (Powertools would take the first element of an array as the body)."""
 
     def __init__(self, max_body_bytes: int) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -97,6 +97,11 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
         return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type", "").strip().lower()
+        if content_type and not content_type.startswith(JSON):
+            # JSON in, always: Powertools would parse forms and multipart (and fail with a 500 on a
+            # multipart type without a boundary).
+            raise ValidationFailed(NOT_JSON)
         body = super()._get_body(app)
         if isinstance(body, list):  # Powertools would validate the first element of an array instead
             error = {"type": "model_type", "loc": ("body",), "msg": "the body must be a JSON object"}
