@@ -5,7 +5,7 @@ routes it to; the handler runs in-process (imported once, like a warm container)
 the deployed HTTP API does it: ``OPTIONS`` requests (preflights) are answered 204 from the HttpApi
 ``CorsConfiguration`` in template.yaml (origins from ``CORS_ALLOW_ORIGINS``) without invoking a function,
 and every response to an allowed origin, errors included, carries ``Access-Control-Allow-Origin``. An
-unknown route is a 404 JSON error, as the SPA expects.
+unknown route (or a method no route has) is a 404 JSON error, as the SPA expects.
 """
 
 from __future__ import annotations
@@ -160,6 +160,13 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) is dispatched too: no route has it, so it is the 404 JSON
+        error API Gateway would answer, not http.server's 501 HTML page."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)

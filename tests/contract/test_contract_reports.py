@@ -750,3 +750,9 @@ def test_reports_name_the_repository_as_github_and_the_repositories_api_display_
     assert [r["repo"] for r in api.get("/reports", headers=admin).json()["reports"]] == ["Octo/World"]
     tracked = api.post("/users/me/repositories", json={"repo_url": "octo/world"}, headers=alice).json()
     assert tracked["repository"]["full_name"] == report["repo"]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND"])
+def test_a_method_no_route_has_is_a_json_404_not_a_server_error(api, alice, method):
+    for path in ("/reports/1", "/reports/generate", f"/reports/{REPO}/prs", "/health"):
+        _assert_error(api.request(method, path, headers=alice), 404)
