@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,28 @@ def fake_github(settings_env):
     settings_env(GITHUB_API_URL=fake.url, GITHUB_WEB_URL=fake.url)
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def start_local_api(engine):
+    """Start the local API (`make dev`'s server) on a free port, after the test's settings; returns its
+    base URL. Servers poll for shutdown every 50 ms, so stopping them costs no test half a second."""
+    from tools.devserver import make_server
+
+    servers = []
+
+    def start() -> str:
+        server = make_server("127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def local_api(start_local_api) -> str:
+    return start_local_api()

@@ -5,7 +5,6 @@ user gets the same report from the cache without a single GitHub or OpenAI call.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,21 +13,15 @@ import pytest
 from fakes.github_activity import seed_activity
 from fixtures_identity import OAUTH_ENV
 
-from tools.devserver import make_server
-
 ORIGIN = "http://localhost:5173"
 SECTIONS = ("prs", "issues", "people", "tldr")
 
 
 @pytest.fixture
-def api(engine, fake_github, fake_openai, settings_env):
+def api(start_local_api, fake_github, fake_openai, settings_env):
     settings_env(**OAUTH_ENV)
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}/api/v1", timeout=60) as client:
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as client:
         yield client
-    server.shutdown()
-    server.server_close()
 
 
 def _sign_in(api: httpx.Client, fake_github, login: str, gh_token: str, user_id: int) -> dict[str, str]:

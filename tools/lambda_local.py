@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import importlib.util
 import re
 import sys
@@ -51,7 +52,9 @@ def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
 _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
+@functools.cache
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml, parsed once per process (like the routes a deployed API was built from)."""
     with path.open() as fh:
         return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 

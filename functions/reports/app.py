@@ -15,10 +15,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from oss_tldr.api import create_app, lambda_entrypoint
-from oss_tldr.api.auth import Principal, bearer_token, current_principal, require_admin, require_session
+from oss_tldr.api.auth import (
+    Principal,
+    current_principal,
+    require_admin,
+    require_session,
+    require_signed_token,
+    verified_claims,
+)
 from oss_tldr.errors import Unauthorized
 from oss_tldr.github.names import parse_repo_ref
-from oss_tldr.identity.sessions import decode_session_token
 from oss_tldr.reports import service
 from oss_tldr.reports.schemas import (
     GenerateRequest,
@@ -94,13 +100,10 @@ def _summary(row: SummaryRow) -> ReportSummary:
 
 
 def _section_caller() -> service.Requester:
-    """The caller of a section route: the token's signature is checked here (no database); the session
-    row is checked by the cache-hit statement itself (one round trip for authentication and the hit), or
-    in full (``current_principal``) before anything else."""
-    token = bearer_token(app.current_event.headers.get("authorization"))
-    if token is None:
-        current_principal(app)  # raises the 401 for a missing token
-    claims = decode_session_token(token or "")
+    """The caller of a section route: the token's signature was checked (``require_signed_token``, no
+    database); the session row is checked by the cache-hit statement itself (one round trip for
+    authentication and the hit), or in full (``current_principal``) before anything else."""
+    claims = verified_claims(app)
     return service.Requester.user(
         claims.user_id, session_id=claims.session_id, verify_session=lambda: _verified(claims.user_id)
     )
@@ -111,7 +114,7 @@ def _verified(user_id: int) -> None:
         raise Unauthorized("The session token is not valid.", code="invalid_token")
 
 
-@app.get("/api/v1/reports/<owner>/<repo>/<section>")
+@app.get("/api/v1/reports/<owner>/<repo>/<section>", middlewares=[require_signed_token])
 def section(
     owner: str,
     repo: str,

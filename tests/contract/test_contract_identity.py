@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,7 +15,6 @@ from fixtures_identity import OAUTH_ENV
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Base, OAuthState, Repository, User, UserRepository, UserSession
-from tools.devserver import make_server
 from tools.lambda_local import load_routes
 
 ORIGIN = "http://localhost:5173"
@@ -39,15 +37,11 @@ REPOSITORY_KEYS = {
 
 
 @pytest.fixture
-def api(engine, fake_github, settings_env):
+def api(start_local_api, fake_github, settings_env):
     settings_env(**OAUTH_ENV, GITHUB_MAX_RETRIES="0")
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+    base = f"{start_local_api()}/api/v1"
     with httpx.Client(base_url=base, headers={"Origin": ORIGIN}, timeout=60) as client:
         yield client
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -660,21 +654,13 @@ def test_an_options_request_without_preflight_headers_is_answered_too(api):
     assert response.headers["access-control-allow-origin"] == ORIGIN
 
 
-def test_origins_come_from_cors_allow_origins(engine, settings_env):
+def test_origins_come_from_cors_allow_origins(start_local_api, settings_env):
     settings_env(CORS_ALLOW_ORIGINS="https://spa.example")
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
-        preflight = {"Access-Control-Request-Method": "GET"}
-        allowed = httpx.options(f"{base}/auth/me", headers={"Origin": "https://spa.example", **preflight})
-        assert allowed.headers["access-control-allow-origin"] == "https://spa.example"
-        refused = httpx.options(f"{base}/auth/me", headers={"Origin": ORIGIN, **preflight})
-        assert "access-control-allow-origin" not in refused.headers
-        error = httpx.get(f"{base}/auth/me", headers={"Origin": "https://spa.example"})
-        assert (
-            error.status_code == 401 and error.headers["access-control-allow-origin"] == "https://spa.example"
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    base = f"{start_local_api()}/api/v1"
+    preflight = {"Access-Control-Request-Method": "GET"}
+    allowed = httpx.options(f"{base}/auth/me", headers={"Origin": "https://spa.example", **preflight})
+    assert allowed.headers["access-control-allow-origin"] == "https://spa.example"
+    refused = httpx.options(f"{base}/auth/me", headers={"Origin": ORIGIN, **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+    error = httpx.get(f"{base}/auth/me", headers={"Origin": "https://spa.example"})
+    assert error.status_code == 401 and error.headers["access-control-allow-origin"] == "https://spa.example"

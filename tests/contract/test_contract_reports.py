@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,7 +21,6 @@ from fakes.github_activity import add_item, seed_activity
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess
-from tools.devserver import make_server
 
 ORIGIN = "http://localhost:5173"
 REPO = "octo/hello"
@@ -65,15 +63,10 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
 @pytest.fixture
-def api(engine, fake_github, fake_openai, settings_env):
+def api(start_local_api, fake_github, fake_openai, settings_env):
     settings_env(ADMIN_LOGINS="root")
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as client:
         yield client
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -756,3 +749,15 @@ def test_reports_name_the_repository_as_github_and_the_repositories_api_display_
 def test_a_method_no_route_has_is_a_json_404_not_a_server_error(api, alice, method):
     for path in ("/reports/1", "/reports/generate", f"/reports/{REPO}/prs", "/health"):
         _assert_error(api.request(method, path, headers=alice), 404)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"timeframe": "x" * 40}, {"timeframe": "last_week", "force": "maybe"}, {"timeframe": "last_week"}],
+)
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt", "Basic YWxpY2U6c2VjcmV0"])
+def test_section_without_a_valid_session_is_401_whatever_the_query(api, fake_github, params, authorization):
+    headers = {"Origin": ORIGIN, **({"Authorization": authorization} if authorization else {})}
+    body = _assert_error(api.get(f"/reports/{REPO}/prs", params=params, headers=headers), 401)
+    assert body["code"] in {"unauthorized", "invalid_token"}
+    assert fake_github.count() == 0

@@ -161,7 +161,9 @@ class FakeGitHub:
         handler = type("Handler", (_Handler,), {"fake": fake})
         fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         fake.server.daemon_threads = True
-        threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return fake
 
     def _register_capabilities(self) -> None:
@@ -268,6 +270,7 @@ def _get_repo(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGitHub
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("content-length") or 0)

@@ -57,7 +57,9 @@ class FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": fake})
         fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         fake.server.daemon_threads = True
-        threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return fake
 
     def stop(self) -> None:
@@ -207,6 +209,7 @@ def _answer(task: str, payload: dict[str, Any], invalid: str | None) -> str:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAI
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -257,17 +256,6 @@ def test_github_token_never_appears_in_responses_logs_or_the_database(
     assert GH_TOKEN not in out + err + caplog.text
     dump = db.execute(text("SELECT ciphertext, encrypted_data_key FROM github_tokens")).one()
     assert GH_TOKEN.encode() not in bytes(dump.ciphertext) + bytes(dump.encrypted_data_key)
-
-
-@pytest.fixture
-def local_api(engine):
-    from tools.devserver import make_server
-
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_full_login_flow_through_the_local_api(alice, local_api):

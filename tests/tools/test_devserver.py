@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import httpx
-import pytest
 
-from tools.devserver import make_server
 from tools.lambda_local import find_route, http_event, load_routes
-
-
-@pytest.fixture
-def local_api(engine):
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_health_over_http(local_api):

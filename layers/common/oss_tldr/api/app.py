@@ -30,7 +30,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from oss_tldr.api.auth import current_principal, requires_session
+from oss_tldr.api.auth import authenticate_route
 from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
 from oss_tldr.observability import logger, metrics, tracer
 from oss_tldr.settings import get_settings
@@ -91,8 +91,7 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
 
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
         _limit_body(app, self.max_body_bytes)
-        if requires_session(app):
-            current_principal(app)
+        authenticate_route(app)
         _require_text_body(app)
         return super().handler(app, next_middleware)
 
