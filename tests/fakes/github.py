@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from fakes import server as http_server
+
 RouteHandler = Callable[["FakeGitHub", "FakeRequest"], tuple[int, Any, dict[str, str]] | tuple[int, Any]]
 
 
@@ -159,11 +161,7 @@ class FakeGitHub:
         fake = cls()
         fake._register_capabilities()
         handler = type("Handler", (_Handler,), {"fake": fake})
-        fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        fake.server.daemon_threads = True
-        threading.Thread(
-            target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        fake.server = http_server.serve(handler)
         return fake
 
     def _register_capabilities(self) -> None:
@@ -178,14 +176,11 @@ class FakeGitHub:
                 module.register(self)
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        http_server.stop(self.server)
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return http_server.url(self.server)
 
     # --- configuration --------------------------------------------------------------------
     def route(self, method: str, pattern: str) -> Callable[[RouteHandler], RouteHandler]:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fakes import server as http_server
+
 
 @dataclass
 class _Failure:
@@ -55,22 +57,15 @@ class FakeOpenAI:
     def start(cls) -> FakeOpenAI:
         fake = cls()
         handler = type("Handler", (_Handler,), {"fake": fake})
-        fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        fake.server.daemon_threads = True
-        threading.Thread(
-            target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        fake.server = http_server.serve(handler)
         return fake
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        http_server.stop(self.server)
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"{http_server.url(self.server)}/v1"
 
     # --- configuration --------------------------------------------------------------------
     def fail(
