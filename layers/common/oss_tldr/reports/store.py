@@ -172,29 +172,11 @@ def _json(value: Any) -> Any:
 # --------------------------------------------------------------------------------- repositories
 def upsert_repository(payload: dict[str, Any]) -> tuple[int, bool]:
     """Insert or refresh the ``repositories`` row of a GitHub repository payload: ``(id, is_private)``."""
-    full_name = str(payload["full_name"])
-    owner, _, name = full_name.partition("/")
-    values = {
-        "full_name": full_name.lower(),
-        "owner": (payload.get("owner") or {}).get("login") or owner,
-        "name": payload.get("name") or name,
-        "github_id": payload.get("id"),
-        "description": payload.get("description"),
-        "html_url": payload.get("html_url") or f"https://github.com/{full_name}",
-        "is_private": bool(payload.get("private", False)),
-        "is_fork": bool(payload.get("fork", False)),
-        "is_archived": bool(payload.get("archived", False)),
-        "language": payload.get("language"),
-        "stargazers_count": int(payload.get("stargazers_count") or 0),
-    }
-    stmt = pg_insert(Repository).values(**values)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[Repository.full_name],
-        set_={k: stmt.excluded[k] for k in values if k != "full_name"},
-    ).returning(Repository.id, Repository.is_private)
+    from oss_tldr.repos.store import upsert_repository_row  # miss path only
+
     with session_scope() as session:
-        row = session.execute(upsert).one()
-    return int(row.id), bool(row.is_private)
+        known = upsert_repository_row(session, payload)
+    return known.id, known.is_private
 
 
 def repository_id_by_name(full_name: str) -> int | None:

@@ -20,18 +20,23 @@ class KnownRepository:
     is_private: bool
 
 
-def upsert_repository(session: Session, payload: Mapping[str, Any]) -> int:
-    """Insert or refresh the cached metadata of a GitHub repository payload; its ``repositories.id``."""
+def upsert_repository_row(session: Session, payload: Mapping[str, Any]) -> KnownRepository:
+    """Insert or refresh the cached metadata of a GitHub repository payload (the one mapping of a payload
+    to a ``repositories`` row, shared by tracking, import and report generation)."""
     values = row_values(payload)
     stmt = insert(Repository).values(**values)
-    return int(
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Repository.full_name],
-                set_={k: stmt.excluded[k] for k in values if k != "full_name"},
-            ).returning(Repository.id)
-        ).scalar_one()
-    )
+    row = session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Repository.full_name],
+            set_={k: stmt.excluded[k] for k in values if k != "full_name"},
+        ).returning(Repository.id, Repository.is_private)
+    ).one()
+    return KnownRepository(int(row.id), bool(row.is_private))
+
+
+def upsert_repository(session: Session, payload: Mapping[str, Any]) -> int:
+    """:func:`upsert_repository_row`'s ``repositories.id``."""
+    return upsert_repository_row(session, payload).id
 
 
 def track(session: Session, user_id: int, repository_id: int) -> bool:
