@@ -267,3 +267,31 @@ def test_only_the_caller_that_generates_pays_before_claiming(repository_row, cac
             future.result(timeout=30)
     assert generate.calls == 1
     assert paid == [1]
+
+
+def test_a_generation_finishing_between_poll_and_claim_is_served_not_repeated(repository_row, cache_key, db):
+    """The race behind a rare second generation: another request's generator commits its report (and
+    releases its lease) after this caller polled and before it claims."""
+    repo_id, key = repository_row(), cache_key()
+    other = CountingGenerator(repo_id)
+
+    def another_request_finishes_first():
+        assert _run(key, other).generated_here
+
+    mine = CountingGenerator(repo_id)
+    outcome = _run(key, mine, before_claim=another_request_finishes_first)
+    assert (other.calls, mine.calls) == (1, 0)
+    assert not outcome.generated_here
+    assert _count(db, Report) == 1 and _count(db, ReportJob) == 1 and _count(db, ReportGeneration) == 0
+
+
+def test_claim_backs_off_when_a_usable_report_exists(repository_row, cache_key, db):
+    repo_id, key = repository_row(), cache_key()
+    assert _run(key, CountingGenerator(repo_id)).generated_here
+    lease = dt.timedelta(seconds=90)
+    assert store.claim(key, lease=lease, requested_by=None, force=False, fingerprint=FP) is None
+    assert _count(db, ReportJob) == 1 and _count(db, ReportGeneration) == 0
+    # A forced regeneration wants a report newer than the current one: that claim goes through.
+    current = store.current_generated_at(key)
+    forced = store.claim(key, lease=lease, requested_by=None, force=True, fingerprint=FP, newer_than=current)
+    assert forced is not None

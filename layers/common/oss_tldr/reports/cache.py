@@ -6,7 +6,9 @@ The protocol, all in Postgres and all in short transactions (no advisory locks, 
 1. Poll the key: a usable report (not expired, written by the current summariser and prompt) ends it.
 2. No live lease: *claim* one — a job row and the key's lease row, inserted together with
    ``INSERT … ON CONFLICT DO NOTHING RETURNING``; an expired lease (its generator crashed or was killed)
-   is taken over with ``UPDATE … WHERE lease_expires_at < now() RETURNING``. The winner commits the claim.
+   is taken over with ``UPDATE … WHERE lease_expires_at < now() RETURNING``. Holding the lease, the claim
+   backs off if a usable report exists after all (a generation finished since the poll). The winner
+   commits the claim.
 3. The winner generates *outside any transaction*, renewing its lease with each progress report, then in
    one short transaction upserts the report, deletes the lease and completes the job. A failure deletes
    the lease and marks the job failed with a safe error: nothing is cached, the next request retries.
@@ -156,12 +158,19 @@ def get_or_generate(
         if state.lease_job is None or state.lease_stale:
             if before_claim is not None:
                 before_claim()
-            job_id = store.claim(key, lease=lease, requested_by=requested_by, force=force)
+            job_id = store.claim(
+                key,
+                lease=lease,
+                requested_by=requested_by,
+                force=force,
+                fingerprint=fingerprint,
+                newer_than=newer_than,
+            )
             if job_id is not None:
                 return _generate(key, job_id, generate, expires_at=expires_at, lease=lease, clock=clock)
             if claim_lost is not None:
                 claim_lost()
-            continue  # somebody else claimed it between our poll and our claim: follow them
+            continue  # somebody else claimed or finished it between our poll and our claim: follow them
         if clock() + wait > deadline:
             raise GenerationPending(followed)
         sleep(wait)

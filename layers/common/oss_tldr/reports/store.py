@@ -409,12 +409,25 @@ def refund_force(user_id: int, day: dt.date) -> None:
 
 
 # --------------------------------------------------------------------------------- single flight
-def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force: bool) -> uuid.UUID | None:
+def claim(
+    key: CacheKey,
+    *,
+    lease: dt.timedelta,
+    requested_by: int | None,
+    force: bool,
+    fingerprint: Fingerprint | None = None,
+    newer_than: dt.datetime | None = None,
+) -> uuid.UUID | None:
     """Claim the generation of ``key``: a new job and the key's lease, in one transaction.
 
     The lease row is inserted with ``ON CONFLICT DO NOTHING``; when a lease exists but has expired (its
     generator died) it is taken over with a conditional UPDATE, and the abandoned job is marked failed.
-    Returns the new job id, or None when another generator holds a live lease (nothing is written)."""
+    Returns the new job id, or None when another generator holds a live lease (nothing is written).
+
+    With ``fingerprint``, the claim also backs off when a usable report exists once the lease is held: a
+    generator that finished between the caller's poll and this claim has deleted its lease and committed
+    its report in one transaction, and that commit is visible to the statement after our lease insert
+    (READ COMMITTED), so a finished generation is never followed by a second one."""
     job_id = uuid.uuid4()
     with session_scope() as session:
         session.execute(
@@ -477,6 +490,9 @@ def claim(key: CacheKey, *, lease: dt.timedelta, requested_by: int | None, force
                     finished_at=func.now(),
                 )
             )
+        if fingerprint is not None and session.scalar(_usable_report(key, fingerprint, newer_than)):
+            session.rollback()  # somebody finished it meanwhile: serve theirs
+            return None
     return job_id
 
 
@@ -563,6 +579,20 @@ def fail(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
         )
 
 
+def _usable_report(key: CacheKey, fingerprint: Fingerprint, newer_than: dt.datetime | None) -> Any:
+    """The id of the key's report that may be served: not expired, written by the current summariser and
+    prompt, and (for a forced regeneration) newer than the report it replaces."""
+    conditions = [
+        key.report_where(),
+        or_(Report.expires_at.is_(None), Report.expires_at > func.now()),
+        Report.summariser == fingerprint.summariser,
+        Report.prompt_version == fingerprint.prompt_version,
+    ]
+    if newer_than is not None:
+        conditions.append(Report.generated_at > newer_than)
+    return select(Report.id).where(*conditions)
+
+
 def poll(
     key: CacheKey,
     fingerprint: Fingerprint,
@@ -571,16 +601,8 @@ def poll(
     followed_job: uuid.UUID | None,
 ) -> PollState:
     """Where the key stands: a usable report, the live lease, the outcome of the followed job."""
-    report_filter = [
-        key.report_where(),
-        or_(Report.expires_at.is_(None), Report.expires_at > func.now()),
-        Report.summariser == fingerprint.summariser,
-        Report.prompt_version == fingerprint.prompt_version,
-    ]
-    if newer_than is not None:
-        report_filter.append(Report.generated_at > newer_than)
     with session_scope() as session:
-        report_id = session.scalar(select(Report.id).where(*report_filter))
+        report_id = session.scalar(_usable_report(key, fingerprint, newer_than))
         lease = session.execute(
             select(
                 ReportGeneration.job_id, (ReportGeneration.lease_expires_at < func.now()).label("stale")
