@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from oss_tldr.api.auth import authenticate_route
+from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
 from oss_tldr.observability import logger, metrics, tracer
 from oss_tldr.settings import get_settings
@@ -173,7 +174,8 @@ def lambda_entrypoint(
     app: APIGatewayHttpResolver,
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda handler for ``app``: logger context with the API Gateway correlation id, metrics
-    flushed, tracing without capturing responses (they can hold user data)."""
+    flushed, tracing without capturing responses (they can hold user data), and the request's deadline
+    (:mod:`oss_tldr.deadline`) open for every upstream call it makes."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
@@ -182,7 +184,9 @@ def lambda_entrypoint(
         return app.resolve(event, context)
 
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        with _ONE_INVOCATION_AT_A_TIME:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        budget = lambda_budget(remaining() if callable(remaining) else None)
+        with _ONE_INVOCATION_AT_A_TIME, request_deadline(budget):
             return resolve(event, context)  # type: ignore[no-any-return]
 
     return handler
