@@ -54,7 +54,8 @@ class LogoutResponse(BaseModel):
 
 @app.get("/api/v1/auth/github/login")
 def login() -> LoginResponse:
-    start = oauth.start_login()
+    source_ip = app.current_event.request_context.http.source_ip
+    start = oauth.start_login(client=oauth.client_key(source_ip))
     return LoginResponse(state=start.state, auth_url=start.auth_url)
 
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import OAuthState
@@ -37,6 +37,9 @@ from oss_tldr.settings import get_settings
 SCOPE = "repo read:user"
 STATE_TTL = dt.timedelta(minutes=10)
 MAX_PARAM_CHARS = 512
+# Pending sign-ins kept per client (source address): a login beyond it forgets that client's oldest.
+# Generous, because an office or a carrier NAT shares one address between many people signing in.
+MAX_PENDING_STATES_PER_CLIENT = 20
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,15 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def start_login() -> LoginStart:
+def client_key(source_ip: str | None) -> str | None:
+    """The key that bounds one client's pending sign-ins (a hash, so the address itself is not kept)."""
+    return _sha256(source_ip) if source_ip else None
+
+
+def start_login(client: str | None = None) -> LoginStart:
+    """A new sign-in. ``client`` (:func:`client_key`) keeps at most
+    :data:`MAX_PENDING_STATES_PER_CLIENT` pending states per client: the oldest beyond it are dropped,
+    so repeated unauthenticated calls cannot grow the table."""
     settings = get_settings()
     app = github_users.oauth_app(settings)
     state = secrets.token_urlsafe(32)
@@ -74,9 +85,18 @@ def start_login() -> LoginStart:
                 state_hash=_sha256(state),
                 code_verifier=verifier,
                 redirect_uri=app.redirect_uri,
+                client_key=client,
                 expires_at=now + STATE_TTL,
             )
         )
+        if client is not None:
+            older = (
+                select(OAuthState.state_hash)
+                .where(OAuthState.client_key == client)
+                .order_by(OAuthState.created_at.desc(), OAuthState.expires_at.desc())
+                .offset(MAX_PENDING_STATES_PER_CLIENT)
+            )
+            session.execute(delete(OAuthState).where(OAuthState.state_hash.in_(older)))
     params = {"client_id": app.client_id}
     if app.redirect_uri:
         params["redirect_uri"] = app.redirect_uri

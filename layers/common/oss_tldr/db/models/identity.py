@@ -13,17 +13,22 @@ from oss_tldr.db.models.base import Base, created_at_column, updated_at_column
 
 
 class OAuthState(Base):
-    """A sign-in in progress. Only the SHA-256 of the state is stored; the row is deleted when used."""
+    """A sign-in in progress. Only the SHA-256 of the state is stored; the row is deleted when used.
+    ``client_key`` (SHA-256 of the caller's source address) bounds the pending states per client."""
 
     __tablename__ = "oauth_states"
 
     state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     code_verifier: Mapped[str] = mapped_column(String(128), nullable=False)  # PKCE, server-side only
     redirect_uri: Mapped[str | None] = mapped_column(String(512))
+    client_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = created_at_column()
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
-    __table_args__ = (Index("ix_oauth_states_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_oauth_states_expires_at", "expires_at"),
+        Index("ix_oauth_states_client_key_created_at", "client_key", "created_at"),
+    )
 
 
 class UserSession(Base):
