@@ -276,3 +276,194 @@ def test_repositories_cached_as_public_are_not_looked_up_again(alice, bob, gh, l
     status, body, _ = _import(lambda_context, bob, {"repos": ["octo/hello"]})
     assert (status, body["repositories_imported"]) == (200, 1)
     assert gh.count("GET", r"^/repos/") == 0
+
+
+# --------------------------------------------------------------------------------- issue 7 hardening
+def _rows(db):
+    db.expire_all()
+    return db.execute(select(Report).order_by(Report.id)).scalars().all()
+
+
+def test_a_newer_import_over_an_expired_shared_report_is_the_importers_own_copy(alice, lambda_context, db):
+    _server_report(
+        db, dt.datetime.fromisoformat(GENERATED) - dt.timedelta(hours=1), expires_in=-dt.timedelta(1)
+    )
+    shared_before = _snapshot(db)["reports"]
+    status, body, _ = _import(lambda_context, alice, {"reports": [_report()]})
+    assert (status, body["reports_imported"]) == (200, 1)
+    shared, own = _rows(db)
+    assert _snapshot(db)["reports"][0] == shared_before[0]  # the shared row is untouched
+    assert (shared.owner_user_id, shared.tldr_text) == (None, "Server report.")
+    assert (own.owner_user_id, own.tldr_text, own.summariser) == (1, "A quiet week.", "imported")
+    assert (own.timeframe_start, own.timeframe_end) == (shared.timeframe_start, shared.timeframe_end)
+    history = db.scalars(select(UserReportAccess.report_id).where(UserReportAccess.user_id == 1)).all()
+    assert history == [own.id]
+
+
+def test_reimporting_replaces_only_the_users_own_copy_and_only_when_newer(alice, bob, lambda_context, db):
+    _import(lambda_context, alice, {"reports": [_report()]})
+    _import(lambda_context, bob, {"reports": [_report(tldr="Bob's week.")]})
+    before = _snapshot(db)
+    older = (dt.datetime.fromisoformat(GENERATED) - dt.timedelta(minutes=1)).isoformat()
+    for generated in (GENERATED, older):
+        status, body, _ = _import(
+            lambda_context, alice, {"reports": [_report(generated=generated, tldr="x")]}
+        )
+        assert (status, body["reports_imported"]) == (200, 0)
+    assert _snapshot(db) == before
+    newer = (dt.datetime.fromisoformat(GENERATED) + dt.timedelta(minutes=1)).isoformat()
+    status, body, _ = _import(lambda_context, alice, {"reports": [_report(generated=newer, tldr="Newer.")]})
+    assert (status, body["reports_imported"]) == (200, 1)
+    rows = {(r.owner_user_id, r.tldr_text) for r in _rows(db)}
+    assert rows == {(1, "Newer."), (2, "Bob's week.")}  # bob's copy (and no shared row) untouched
+
+
+def _stored_items(db):
+    (report,) = _rows(db)
+    return report
+
+
+HOSTILE_USER = {
+    "login": "mallory",
+    "avatar_url": "data:text/html,<script>alert(1)</script>",
+    "profile_url": "javascript:alert(document.cookie)",
+}
+
+
+def test_imported_urls_are_kept_only_on_github_and_otherwise_rebuilt_or_dropped(alice, lambda_context, db):
+    issues = [
+        _item(1, html_url="http://evil.example/phish", user=HOSTILE_USER, assignees=[HOSTILE_USER]),
+        _item(
+            2,
+            html_url="https://github.com/octo/hello/issues/2",
+            user={
+                "login": "alice",
+                "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4",
+                "profile_url": "https://evil.example/alice",
+            },
+        ),
+    ]
+    prs = [_item(3, html_url="https://evil.example/pull/3", is_pull_request=True)]
+    people = [
+        {
+            "username": "mallory",
+            "avatar_url": "javascript:alert(1)",
+            "profile_url": "http://evil.example/mallory",
+            "tldr": "Did things.",
+            "issues": [_item(4, html_url="http://github.com.evil.example/x")],
+        }
+    ]
+    status, body, _ = _import(
+        lambda_context, alice, {"reports": [_report(issues=issues, prs=prs, people=people)]}
+    )
+    assert (status, body["reports_imported"]) == (200, 1)
+    report = _stored_items(db)
+    first, second = report.issues
+    assert first["html_url"] == "https://github.com/octo/hello/issues/1"
+    assert first["user"] == {
+        "login": "mallory",
+        "avatar_url": None,
+        "profile_url": "https://github.com/mallory",
+    }
+    assert first["assignees"] == [first["user"]]
+    assert second["html_url"] == "https://github.com/octo/hello/issues/2"
+    assert second["user"]["avatar_url"] == "https://avatars.githubusercontent.com/u/1?v=4"
+    assert second["user"]["profile_url"] == "https://github.com/alice"
+    assert report.prs[0]["html_url"] == "https://github.com/octo/hello/pull/3"
+    (person,) = report.people
+    assert (person["avatar_url"], person["profile_url"]) == (None, "https://github.com/mallory")
+    assert person["issues"][0]["html_url"] == "https://github.com/octo/hello/issues/4"
+    assert "evil" not in json.dumps([report.prs, report.issues, report.people])
+
+
+@pytest.mark.parametrize(
+    "html_url", ["javascript:alert(1)", "data:text/html,<script>", "vbscript:x", "//evil"]
+)
+def test_an_item_url_that_is_not_http_skips_its_report(alice, lambda_context, db, html_url):
+    status, body, _ = _import(
+        lambda_context, alice, {"reports": [_report(issues=[_item(1, html_url=html_url)])]}
+    )
+    assert (status, body) == (200, {"repositories_imported": 0, "reports_imported": 0, "skipped": 1})
+    assert _rows(db) == []
+
+
+def test_imported_text_is_plain_and_bounded(alice, lambda_context, db):
+    issue = _item(
+        1,
+        title="Fix \u202eevil\u202c bug\x07" + "t" * 5000,
+        summary="  s\x1b[31m" + "s" * 5000,
+        labels=["bug\x00", *(f"l{n}" for n in range(300))],
+        state="open" * 100,
+    )
+    export = {"reports": [_report(tldr="Line one\nline\ttwo\x0b " + "w" * 10_000, issues=[issue])]}
+    status, body, _ = _import(lambda_context, alice, export)
+    assert (status, body["reports_imported"]) == (200, 1)
+    report = _stored_items(db)
+    (stored,) = report.issues
+    assert stored["title"].startswith("Fix evil bug" + "t") and len(stored["title"]) == 300
+    assert stored["summary"].startswith("s[31m") and len(stored["summary"]) == 1000
+    assert stored["labels"][0] == "bug" and len(stored["labels"]) == 100
+    assert len(stored["state"]) == 64
+    assert report.tldr_text.startswith("Line one\nline\ttwo w") and len(report.tldr_text) == 4000
+
+
+def test_nul_and_lone_surrogates_in_imported_text_are_stored_cleaned(alice, gh, db):
+    """The API's JSON boundary refuses such bodies; the importer stores cleaned text whoever calls it."""
+    from oss_tldr.repos import importer
+
+    issue = _item(
+        1,
+        id="I_\x00x",
+        title="ti\x00tle \ud800",
+        summary="sum\udfffmary",
+        labels=["la\x00bel"],
+        user={"login": "al\x00ice", "avatar_url": "https://avatars.githubusercontent.com/\x00"},
+    )
+    person = {"username": "bo\ud83db", "tldr": "t\x00l\udc00dr", "issues": [issue]}
+    report = _report(tldr="A \x00quiet\ud800 week.", issues=[issue], people=[person])
+    result = importer.import_local_storage(1, ["octo/hello"], [report])
+    assert (result.repositories_imported, result.reports_imported, result.skipped) == (1, 1, 0)
+    stored = _stored_items(db)
+    assert stored.tldr_text == "A quiet\ufffd week."
+    (item,) = stored.issues
+    assert (item["id"], item["title"], item["summary"]) == ("I_x", "title \ufffd", "sum\ufffdmary")
+    assert item["labels"] == ["label"]
+    assert item["user"] == {"login": "alice", "avatar_url": None, "profile_url": "https://github.com/alice"}
+    (stored_person,) = stored.people
+    assert (stored_person["username"], stored_person["tldr"]) == ("bo\ufffdb", "tl\ufffddr")
+    assert stored_person["profile_url"] == "https://github.com/bo%EF%BF%BDb"
+
+
+@pytest.mark.parametrize(
+    "generated",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01",
+        "1999-12-31T23:59:59Z",
+        "2008-01-01T00:00:00+01:00",  # 2007-12-31T23:00Z
+    ],
+)
+def test_an_import_dated_before_github_existed_is_a_422_and_writes_nothing(
+    alice, gh, lambda_context, db, generated
+):
+    before = _snapshot(db)
+    export = {
+        "repos": ["octo/hello"],
+        "reports": [_report(), _report(timeframe="last_day", generated=generated)],
+    }
+    status, body, _ = _import(lambda_context, alice, export)
+    assert (status, set(body), body["code"]) == (422, {"detail", "code"}, "invalid_generated_at")
+    assert "reports[1].generatedAt" in body["detail"]
+    assert _snapshot(db) == before
+    assert gh.count("GET", r"^/repos/") == 0
+
+
+@pytest.mark.parametrize(
+    "generated", ["9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59Z", "2008-01-01T00:00:00Z"]
+)
+def test_far_future_dates_are_skipped_and_2008_is_accepted(alice, lambda_context, generated):
+    status, body, _ = _import(lambda_context, alice, {"reports": [_report(generated=generated)]})
+    assert status == 200, body
+    expected = 1 if generated.startswith("2008") else 0
+    assert (body["reports_imported"], body["skipped"]) == (expected, 1 - expected)

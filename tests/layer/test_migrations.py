@@ -74,3 +74,68 @@ def test_single_migration_head():
 
     heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
     assert len(heads) == 1, f"migrations have several heads, linearise them: {heads}"
+
+
+def _reports(conn):
+    return conn.execute(text("SELECT id, owner_user_id, tldr_text FROM reports ORDER BY id")).all()
+
+
+def _access(conn):
+    return conn.execute(text("SELECT user_id, report_id FROM user_report_access ORDER BY 1, 2")).all()
+
+
+def test_private_imports_migration_gives_each_imported_row_to_its_only_reader(scratch_engine):
+    """0005: an imported row one user has in their history becomes theirs; a row nobody or several users
+    have (the importer may have overwritten a report the others had opened) is deleted; shared rows stay."""
+    migrate.upgrade(scratch_engine, "0004_report_generation")
+    with scratch_engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, login) VALUES (1, 'alice'), (2, 'bob'), (3, 'carol')"))
+        conn.execute(
+            text(
+                "INSERT INTO repositories (id, full_name, owner, name, html_url) "
+                "VALUES (1, 'octo/hello', 'octo', 'hello', 'https://github.com/octo/hello')"
+            )
+        )
+        for report_id, timeframe, summariser in [
+            (1, "last_day", "imported"),  # bob's own import
+            (2, "last_week", "imported"),  # a shared row bob overwrote after alice had opened it
+            (3, "last_month", "imported"),  # in nobody's history
+            (4, "last_year", "extractive"),  # a generated shared row
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO reports (id, repository_id, timeframe, timeframe_start, timeframe_end,"
+                    " tldr_text, summariser) VALUES (:id, 1, :tf, '2026-01-01', '2026-01-02', :tldr, :s)"
+                ),
+                {"id": report_id, "tf": timeframe, "tldr": f"r{report_id}", "s": summariser},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO user_report_access (user_id, report_id) "
+                "VALUES (2, 1), (1, 2), (2, 2), (1, 4), (3, 4)"
+            )
+        )
+    migrate.upgrade(scratch_engine)
+    with scratch_engine.connect() as conn:
+        assert _reports(conn) == [(1, 2, "r1"), (4, None, "r4")]
+        assert _access(conn) == [(1, 4), (2, 1), (3, 4)]
+
+    # Downgrade: the shared row of a key wins over own copies, else the newest own copy stays.
+    with scratch_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO reports (id, repository_id, timeframe, timeframe_start, timeframe_end,"
+                " tldr_text, summariser, owner_user_id, generated_at) VALUES"
+                " (5, 1, 'last_year', '2026-01-01', '2026-01-02', 'r5', 'imported', 1, now()),"
+                " (6, 1, 'last_day', '2026-01-01', '2026-01-02', 'r6', 'imported', 3, now() + interval '1 s')"
+            )
+        )
+        conn.execute(text("INSERT INTO user_report_access (user_id, report_id) VALUES (1, 5), (3, 6)"))
+    migrate.downgrade(scratch_engine, "0004_report_generation")
+    with scratch_engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, tldr_text FROM reports ORDER BY id")).all()
+        assert rows == [(4, "r4"), (6, "r6")]
+        assert _access(conn) == [(1, 4), (3, 4), (3, 6)]
+    migrate.upgrade(scratch_engine)
+    with scratch_engine.connect() as conn:
+        assert _reports(conn) == [(4, None, "r4"), (6, 3, "r6")]

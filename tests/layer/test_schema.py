@@ -122,3 +122,32 @@ def test_updated_at_trigger_moves_forward_on_update(db):
     db.commit()
     after = db.scalar(select(User.updated_at).where(User.id == uid))
     assert after > before
+
+
+def test_own_copies_and_the_shared_report_of_one_key_are_separate_rows(db):
+    """0005: a user's own (imported) copy never collides with the shared row of its key; one copy per user."""
+    rid, alice, bob = _repo(db), _user(db, 1, "alice"), _user(db, 2, "bob")
+    key = {"repository_id": rid, "timeframe": "last_week", "timeframe_start": NOW, "timeframe_end": NOW}
+    for owner in (None, alice, bob):
+        db.execute(insert(Report).values(owner_user_id=owner, **key))
+    with pytest.raises(IntegrityError, match="uq_reports_owner_user_id_repository_id_timeframe"):
+        db.execute(insert(Report).values(owner_user_id=alice, **key))
+    db.rollback()
+
+
+def test_deleting_a_user_deletes_their_own_reports_and_keeps_shared_ones(db):
+    rid, uid = _repo(db), _user(db)
+    shared = _report(db, rid)
+    db.execute(
+        insert(Report).values(
+            repository_id=rid,
+            timeframe="last_week",
+            timeframe_start=NOW,
+            timeframe_end=NOW,
+            owner_user_id=uid,
+        )
+    )
+    db.commit()
+    db.execute(text("DELETE FROM users WHERE id = :id"), {"id": uid})
+    db.commit()
+    assert db.scalars(select(Report.id)).all() == [shared]

@@ -394,9 +394,10 @@ def generate_report(
 
 
 def report_by_id(requester: Requester, report_id: int) -> StoredReport:
-    """A stored report by id; private ones only for callers whose token reaches the repository."""
+    """A stored report by id; private ones only for callers whose token reaches the repository, and a
+    user's own imported copy only to that user (anyone else gets the 404 of a missing id)."""
     report = store.load_report(report_id)
-    if report is None:
+    if report is None or (report.owner_user_id is not None and report.owner_user_id != requester.user_id):
         raise NotFound("Report not found.", code="not_found")
     if report.is_private:
         owner, _, name = report.repo.partition("/")

@@ -4,6 +4,10 @@ Every function here is one short transaction (``session_scope``); none is ever o
 OpenAI call. The cache hit is a single statement: the report row found through the lower-case
 ``repositories.full_name`` and the cache-key unique index, with the caller's access recorded by a
 data-modifying CTE of the same statement (see :func:`find_section`).
+
+The cache is made of **shared** rows only (``owner_user_id IS NULL``): every lookup by cache key, the hit,
+the generation's upsert and the admin listing see nothing else. A row with an owner is a user's own
+imported copy (``oss_tldr.repos.importer``), reachable only by id and only by its owner.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class CacheKey:
             Report.timeframe == self.timeframe,
             Report.timeframe_start == self.start,
             Report.timeframe_end == self.end,
+            Report.owner_user_id.is_(None),  # shared rows only: an imported copy is never the cache
         )
 
 
@@ -130,6 +135,7 @@ class StoredReport:
     generated_at: dt.datetime
     expires_at: dt.datetime | None
     version: int
+    owner_user_id: int | None = None  # set: one user's own imported copy, served to that user only
 
     def section(self, name: str) -> Any:
         return self.tldr if name == "tldr" else getattr(self, name)
@@ -195,7 +201,7 @@ WITH hit AS (
     FROM repositories repo
     JOIN reports r
       ON r.repository_id = repo.id AND r.timeframe = :timeframe
-     AND r.timeframe_start = :start AND r.timeframe_end = :end
+     AND r.timeframe_start = :start AND r.timeframe_end = :end AND r.owner_user_id IS NULL
     LEFT JOIN repository_access_checks ac
       ON ac.user_id = :user_id AND ac.repository_id = repo.id AND ac.expires_at > now(){session_join}
     WHERE repo.full_name = :full_name
@@ -298,6 +304,7 @@ def _stored(row: Any) -> StoredReport:
         generated_at=report.generated_at,
         expires_at=report.expires_at,
         version=report.version,
+        owner_user_id=report.owner_user_id,
     )
 
 
@@ -536,6 +543,7 @@ def complete(
     stmt = pg_insert(Report).values(**values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[Report.repository_id, Report.timeframe, Report.timeframe_start, Report.timeframe_end],
+        index_where=Report.owner_user_id.is_(None),  # the shared row's partial unique index
         set_={
             k: stmt.excluded[k]
             for k in values
@@ -735,7 +743,8 @@ def list_user_reports(
 def list_reports(
     *, full_name: str | None, timeframe: str | None, limit: int, after: tuple[dt.datetime, int] | None
 ) -> tuple[list[SummaryRow], tuple[dt.datetime, int] | None]:
-    """Every cached report (admin), newest first (keyset on ``(generated_at, id)``)."""
+    """Every cached (shared) report (admin), newest first (keyset on ``(generated_at, id)``); users' own
+    imported copies are not the cache and are not listed."""
     stmt = (
         select(
             Report.id,
@@ -748,6 +757,7 @@ def list_reports(
             *_counts(),
         )
         .join(Repository, Repository.id == Report.repository_id)
+        .where(Report.owner_user_id.is_(None))
         .order_by(Report.generated_at.desc(), Report.id.desc())
         .limit(limit + 1)
     )

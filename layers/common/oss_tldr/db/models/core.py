@@ -1,4 +1,10 @@
-"""The core schema from the design document: users, repositories, tracking, shared reports, access log."""
+"""The core schema from the design document: users, repositories, tracking, shared reports, access log.
+
+A ``reports`` row is either a **shared** cache row (``owner_user_id IS NULL``: generated here, served to
+everyone who asks for its key) or a user's **own** imported copy (``owner_user_id`` set, summariser
+``imported``: served to that user only, never a cache hit). Each kind has its own partial unique index on
+the cache key, so an import can never collide with, update or replace a shared row.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from oss_tldr.db.models.base import Base, created_at_column, updated_at_column
 
 TIMEFRAMES = ("last_day", "last_week", "last_month", "last_year")
+SHARED_KEY_INDEX = "uq_reports_repository_id_timeframe_shared"
+OWNED_KEY_INDEX = "uq_reports_owner_user_id_repository_id_timeframe"
 
 
 class User(Base):
@@ -116,12 +124,33 @@ class Report(Base):
     # written by another summariser or prompt is a cache miss (it is regenerated, replacing this row).
     summariser: Mapped[str | None] = mapped_column(String(100))
     prompt_version: Mapped[str | None] = mapped_column(String(32))
+    # NULL: a shared cache row. Set: the importing user's own copy of an imported report (theirs alone).
+    owner_user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
 
     repository: Mapped[Repository] = relationship(back_populates="reports")
 
     __table_args__ = (
-        # The cache key; its unique index is the cache-hit lookup.
-        UniqueConstraint("repository_id", "timeframe", "timeframe_start", "timeframe_end"),
+        # The cache key of shared rows; this unique index is the cache-hit lookup.
+        Index(
+            SHARED_KEY_INDEX,
+            "repository_id",
+            "timeframe",
+            "timeframe_start",
+            "timeframe_end",
+            unique=True,
+            postgresql_where=text("owner_user_id IS NULL"),
+        ),
+        # One own copy per user and key (it also serves lookups by owner and the users cascade).
+        Index(
+            OWNED_KEY_INDEX,
+            "owner_user_id",
+            "repository_id",
+            "timeframe",
+            "timeframe_start",
+            "timeframe_end",
+            unique=True,
+            postgresql_where=text("owner_user_id IS NOT NULL"),
+        ),
         CheckConstraint(f"timeframe IN {TIMEFRAMES!r}", name="timeframe_known"),
         Index("ix_reports_timeframe", "timeframe"),
         Index("ix_reports_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
