@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_login_state_client"
-down_revision: str | Sequence[str] | None = "0004_report_generation"
+down_revision: str | Sequence[str] | None = "0005_private_imports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

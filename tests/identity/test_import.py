@@ -235,17 +235,6 @@ def test_never_replaces_a_live_server_report_even_with_newer_content(alice, lamb
     assert db.scalar(select(Report.tldr_text)) == "Server report."
 
 
-def test_a_newer_import_replaces_an_expired_report(alice, lambda_context, db):
-    _server_report(
-        db, dt.datetime.fromisoformat(GENERATED) - dt.timedelta(hours=1), expires_in=-dt.timedelta(1)
-    )
-    status, body, _ = _import(lambda_context, alice, {"reports": [_report()]})
-    assert (status, body["reports_imported"]) == (200, 1)
-    db.expire_all()
-    assert db.scalar(select(Report.tldr_text)) == "A quiet week."
-    assert db.scalar(select(func.count()).select_from(Report)) == 1
-
-
 def test_import_accepts_bodies_larger_than_the_default_limit(alice, lambda_context):
     issues = [_item(n, summary="s" * 500) for n in range(1, 300)]
     export = {"repos": ["octo/hello"], "reports": [_report(issues=issues)]}
