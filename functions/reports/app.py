@@ -161,7 +161,8 @@ def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
 
 @app.get("/api/v1/reports/jobs/<job_id>", middlewares=auth)
 def job(job_id: str) -> JobStatus:
-    view = service.job_status(job_id)
+    _, requester = _caller()
+    view = service.job_status(requester, job_id)
     return JobStatus(
         job_id=str(view.id),
         status=view.status,

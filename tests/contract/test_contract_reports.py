@@ -761,3 +761,402 @@ def test_section_without_a_valid_session_is_401_whatever_the_query(api, fake_git
     body = _assert_error(api.get(f"/reports/{REPO}/prs", params=params, headers=headers), 401)
     assert body["code"] in {"unauthorized", "invalid_token"}
     assert fake_github.count() == 0
+
+
+# --------------------------------------------------------------------------------- hardening (issue 7)
+# Finding 3: text Postgres cannot store, and the database going away, while a generation finishes.
+NUL, LONE_SURROGATE = "\x00", "\ud800"
+
+
+def _fresh_count(model) -> int:
+    """A count on a new connection (for tests whose database connections were cut)."""
+    from oss_tldr.db import session_scope
+
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _jobs() -> list[tuple[str, str | None]]:
+    from oss_tldr.db import session_scope
+
+    with session_scope() as session:
+        return [(j.status, j.error_code) for j in session.scalars(select(ReportJob)).all()]
+
+
+def test_nul_and_a_lone_surrogate_in_github_titles_and_bodies_are_stored_cleaned_and_then_cached(
+    api, fake_github, alice, db
+):
+    now = dt.datetime.now(dt.UTC)
+    seed_activity(fake_github, REPO, now=now, prs=3, issues=2, bots=0, seed=5)
+    for kind in ("pr", "issue"):
+        add_item(
+            fake_github,
+            REPO,
+            kind=kind,
+            title=f"Fix{NUL} the parser {LONE_SURROGATE}crash",
+            body=f"Steps{NUL}to reproduce {LONE_SURROGATE}",
+            login="zed",
+            comments=40,
+            reactions=40,
+            created_at=now - dt.timedelta(days=1),
+        )
+    answers = _open_report(api, alice)
+    assert {s: r.status_code for s, r in answers.items()} == dict.fromkeys(SECTIONS, 200), {
+        s: r.text for s, r in answers.items()
+    }
+    for name, key in (("prs", "prs"), ("issues", "issues")):
+        titles = [item["title"] for item in answers[name].json()[key]]
+        assert "Fix the parser \ufffdcrash" in titles, titles
+    assert NUL not in answers["people"].text and "\\u0000" not in answers["prs"].text
+    assert _count(db, Report) == 1 and _count(db, ReportGeneration) == 0
+    assert db.scalars(select(ReportJob.status)).all() == ["completed"]
+    again = api.get(f"/reports/{REPO}/prs", headers=alice)
+    assert again.status_code == 200 and again.json()["cached"] is True
+
+
+def _with_answer(fake_openai, monkeypatch, rewrite):
+    """The fake model's answers, rewritten by ``rewrite(task, content) -> content``."""
+    original = fake_openai.handle
+
+    def handle(path: str, body: bytes):
+        status, payload, headers = original(path, body)
+        if status == 200 and isinstance(payload, dict) and payload.get("choices"):
+            task = fake_openai.requests[-1]["task"]
+            message = payload["choices"][0]["message"]
+            message["content"] = rewrite(task, message["content"])
+        return status, payload, headers
+
+    monkeypatch.setattr(fake_openai, "handle", handle)
+
+
+def test_nul_in_the_model_answer_is_stored_cleaned_and_the_next_request_is_a_cache_hit(
+    api, seeded, fake_openai, alice, db, monkeypatch
+):
+    import json
+
+    def with_nul(task: str, content: str) -> str:
+        answer = json.loads(content)
+        if task == "digest":
+            answer["tldr"] = f"A busy{NUL} week."
+            for person in answer["people"]:
+                person["tldr"] = f"{NUL}{person['tldr']}"
+        else:
+            for summary in answer["summaries"]:
+                summary["summary"] = f"{summary['summary']}{NUL}"
+        return json.dumps(answer)  # the model's JSON escapes it: "\u0000"
+
+    _with_answer(fake_openai, monkeypatch, with_nul)
+    answers = _open_report(api, alice)
+    assert all(r.status_code == 200 for r in answers.values()), {s: r.text for s, r in answers.items()}
+    assert answers["tldr"].text == "A busy week."
+    assert all(NUL not in item["summary"] for item in answers["prs"].json()["prs"])
+    assert all(NUL not in p["tldr"] for p in answers["people"].json()["people"])
+    assert _count(db, ReportGeneration) == 0 and db.scalars(select(ReportJob.status)).all() == ["completed"]
+    fake_openai.reset_counts()
+    again = api.get(f"/reports/{REPO}/issues", headers=alice)
+    assert again.status_code == 200 and again.json()["cached"] is True and fake_openai.count() == 0
+
+
+def test_a_lone_surrogate_in_the_model_answer_is_an_unusable_answer_retried_not_a_500(
+    api, seeded, fake_openai, alice, db, monkeypatch
+):
+    spoiled = []
+
+    def with_surrogate(task: str, content: str) -> str:
+        if task == "digest" and not spoiled:
+            spoiled.append(task)
+            return content.replace('"tldr": "', '"tldr": "\\ud800', 1)
+        return content
+
+    _with_answer(fake_openai, monkeypatch, with_surrogate)
+    response = api.get(f"/reports/{REPO}/tldr", headers=alice)
+    assert response.status_code == 200 and LONE_SURROGATE not in response.text
+    assert spoiled and fake_openai.count("digest") == 2
+    assert _count(db, ReportGeneration) == 0 and db.scalars(select(ReportJob.status)).all() == ["completed"]
+
+
+@pytest.fixture
+def reports_fail_once(engine, db):
+    """A trigger on ``reports`` whose first insert raises (a sequence counts: it is not rolled back)."""
+    from sqlalchemy import text
+
+    statements = [
+        "CREATE SEQUENCE test_reports_fail_once",
+        """CREATE FUNCTION test_reports_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF nextval('test_reports_fail_once') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
+             RETURN NEW;
+           END $$""",
+        """CREATE TRIGGER test_reports_fail_once BEFORE INSERT ON reports
+           FOR EACH ROW EXECUTE FUNCTION test_reports_fail_once()""",
+    ]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    yield
+    db.rollback()  # the test's reads hold a lock DROP TRIGGER waits for
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER test_reports_fail_once ON reports"))
+        conn.execute(text("DROP FUNCTION test_reports_fail_once()"))
+        conn.execute(text("DROP SEQUENCE test_reports_fail_once"))
+
+
+def test_a_database_error_while_storing_the_report_releases_the_lease_and_the_next_request_generates(
+    api, seeded, fake_github, alice, db, reports_fail_once
+):
+    failed = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice)
+    body = _assert_error(failed, (502, 503))
+    assert "Traceback" not in body["detail"] and "injected" not in failed.text
+    # Nothing held: no lease, the job failed, no report; so the next request does not wait for anyone.
+    assert _count(db, ReportGeneration) == 0 and _count(db, Report) == 0
+    assert [status for status, _ in _jobs()] == ["failed"]
+    fake_github.reset_counts()
+    done = api.get(f"/reports/{REPO}/prs", headers=alice)
+    assert done.status_code == 200 and done.json()["cached"] is False
+    assert fake_github.count() == 3  # it generated (lookup + two searches) instead of waiting
+    assert sorted(status for status, _ in _jobs()) == ["completed", "failed"]
+
+
+def test_the_database_going_away_during_a_generation_is_a_503_and_leaves_no_lease_once_it_is_back(
+    api, seeded, fake_openai, alice, pg_admin_uri, monkeypatch
+):
+    import threading
+
+    import psycopg
+
+    admin_uri = pg_admin_uri.replace("postgresql+psycopg://", "postgresql://")
+    database = "oss_tldr_test"
+    restored = threading.Event()
+
+    def restore() -> None:
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        restored.set()
+
+    timer = threading.Timer(1.0, restore)
+
+    def outage(task: str, content: str) -> str:
+        if task == "digest" and not timer.is_alive() and not restored.is_set():
+            with psycopg.connect(admin_uri, autocommit=True) as conn:
+                conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
+            timer.start()  # the database is back about a second later
+        return content
+
+    _with_answer(fake_openai, monkeypatch, outage)
+    try:
+        failed = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice)
+    finally:
+        timer.join(timeout=10)
+        if not restored.is_set():
+            restore()
+    body = _assert_error(failed, 503)
+    assert body["code"] == "database_unavailable"
+    # The release was retried until the database came back: no lease, the job failed, no report.
+    assert _fresh_count(ReportGeneration) == 0 and _fresh_count(Report) == 0
+    assert _jobs() == [("failed", "database_unavailable")]
+    done = api.get(f"/reports/{REPO}/prs", headers=alice)
+    assert done.status_code == 200 and done.json()["cached"] is False
+    assert sorted(status for status, _ in _jobs()) == ["completed", "failed"]
+
+
+# Finding 4: a private repository's existence does not leak through what is in flight.
+SECRET = "acme/secret"
+ALICE_TOKEN, BOB_TOKEN = "gho_fake_alice_contract", "gho_fake_bob_contract"
+UNKNOWN_JOB = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def secret_repo(fake_github):
+    repo = seed_activity(fake_github, SECRET, now=dt.datetime.now(dt.UTC), prs=4, issues=3, seed=7)
+    repo.private, repo.visible_to = True, {ALICE_TOKEN}
+    return repo
+
+
+def _claim_running(repo: str = SECRET, requested_by: int | None = 301):
+    """A generation of ``repo`` running in another container: its lease and job, as its claim left them."""
+    from oss_tldr.reports import store
+    from oss_tldr.reports.windows import window_for
+
+    window = window_for("last_week")
+    key = store.CacheKey(repo, "last_week", window.start, window.end)
+    return key, store.claim(key, lease=dt.timedelta(seconds=90), requested_by=requested_by, force=False)
+
+
+def _outsider_answers(api: httpx.Client, headers: dict[str, str], repo: str) -> list[dict[str, Any]]:
+    """Every way of asking for ``repo``'s report, as error bodies (asserting each is a JSON 404)."""
+    bodies = [
+        _assert_error(api.get(f"/reports/{repo}/{name}", headers=headers), 404)
+        for name in ("prs", "issues", "people", "tldr")
+    ]
+    bodies.append(_assert_error(api.get(f"/reports/{repo}/prs?force=true", headers=headers), 404))
+    bodies.append(_assert_error(api.post("/reports/generate", json={"repo_url": repo}, headers=headers), 404))
+    return bodies
+
+
+def test_outsider_gets_the_missing_repositorys_404_while_the_owner_generates_a_private_report(
+    api, secret_repo, fake_github, alice, bob, db, engine
+):
+    import threading
+
+    from fakes.github_activity import _search
+
+    from oss_tldr.reports import service
+
+    # Alice's generation, really running (below the handler, as another container would), held in its
+    # first search: her lookup has stored the private repositories row by then.
+    searching, go_on = threading.Event(), threading.Event()
+
+    def held_search(fake, req):
+        if req.token == ALICE_TOKEN:
+            searching.set()
+            assert go_on.wait(timeout=30)
+        return _search(fake, req)
+
+    fake_github.route("GET", r"^/search/issues$")(held_search)
+    owner = threading.Thread(
+        target=service.get_section,
+        args=(service.Requester.user(301), "acme", "secret", "last_week", "prs"),
+        daemon=True,
+    )
+    owner.start()
+    try:
+        assert searching.wait(timeout=30)
+        job_id = str(db.scalars(select(ReportJob.id)).one())
+        missing = _outsider_answers(api, bob, "acme/nothing")
+        assert _outsider_answers(api, bob, SECRET) == missing
+        unknown = _assert_error(api.get(f"/reports/jobs/{UNKNOWN_JOB}", headers=bob), 404)
+        assert _assert_error(api.get(f"/reports/jobs/{job_id}", headers=bob), 404) == unknown
+        assert api.get(f"/reports/jobs/{job_id}", headers=alice).json()["status"] == "in_progress"
+    finally:
+        go_on.set()
+        owner.join(timeout=60)
+    # Bob's refused requests left nothing: one job (Alice's), no access of his, no lease.
+    report_id = db.scalars(select(Report.id)).one()
+    assert [str(j) for j in db.scalars(select(ReportJob.id)).all()] == [job_id]
+    assert _count(db, ReportGeneration) == 0
+    assert set(db.scalars(select(UserReportAccess.user_id)).all()) == {301}
+    done = api.get(f"/reports/jobs/{job_id}", headers=alice).json()
+    assert done["status"] == "completed" and done["report_id"] == report_id
+    assert _assert_error(api.get(f"/reports/jobs/{job_id}", headers=bob), 404) == unknown
+
+
+def test_outsider_following_an_unknown_private_repositorys_generation_gets_404_not_pending(
+    api, secret_repo, fake_github, alice, bob, db, settings_env
+):
+    settings_env(REPORT_WAIT_SECONDS="1")
+    _, running = _claim_running()  # nobody has looked the repository up yet: no repositories row
+    missing = _outsider_answers(api, bob, "acme/nothing")
+    assert _outsider_answers(api, bob, SECRET) == missing
+    unknown = _assert_error(api.get(f"/reports/jobs/{UNKNOWN_JOB}", headers=bob), 404)
+    assert _assert_error(api.get(f"/reports/jobs/{running}", headers=bob), 404) == unknown
+    assert [str(j) for j in db.scalars(select(ReportJob.id)).all()] == [str(running)]
+    assert _count(db, UserReportAccess) == 0 and _count(db, Report) == 0
+    # The owner is told the generation is running, and may poll it.
+    pending = api.post("/reports/generate", json={"repo_url": SECRET}, headers=alice)
+    assert pending.status_code == 202 and pending.json()["job_id"] == str(running)
+    assert api.get(f"/reports/jobs/{running}", headers=alice).status_code == 200
+
+
+def test_jobs_of_a_public_repository_are_visible_to_every_signed_in_user(api, seeded, alice, bob, db):
+    assert api.post("/reports/generate", json={"repo_url": REPO}, headers=alice).status_code == 200
+    job_id = str(db.scalars(select(ReportJob.id)).one())
+    seen = api.get(f"/reports/jobs/{job_id}", headers=bob)
+    assert seen.status_code == 200 and seen.json()["status"] == "completed"
+
+
+# Finding 8 (report side): a denied or failed-before-generating request writes nothing.
+def test_thirty_denied_private_requests_leave_no_job_rows(api, secret_repo, alice, bob, db):
+    for _ in range(15):  # nobody ever looked it up: each of Bob's requests is refused by his own lookup
+        _assert_error(api.get(f"/reports/{SECRET}/prs", headers=bob), 404)
+    assert _count(db, ReportJob) == 0 and _count(db, ReportGeneration) == 0 and _count(db, Repository) == 0
+    assert api.get(f"/reports/{SECRET}/prs", headers=alice).status_code == 200
+    jobs = _count(db, ReportJob)
+    for n in range(15):  # now a known private row, and a force: refused before any claim or quota
+        _assert_error(
+            api.get(f"/reports/{SECRET}/issues?force={'true' if n % 2 else 'false'}", headers=bob), 404
+        )
+    assert _count(db, ReportJob) == jobs == 1 and _count(db, ReportGeneration) == 0
+    assert set(db.scalars(select(UserReportAccess.user_id)).all()) == {301}
+
+
+def test_an_admin_delete_that_deletes_nothing_writes_no_audit_row(api, seeded, alice, admin, db):
+    from oss_tldr.db.models import AuditLog
+
+    _assert_error(api.delete("/reports/12345", headers=admin), 404)
+    nothing = api.delete("/reports", params={"repo": "octo/never-reported"}, headers=admin)
+    assert nothing.status_code == 200 and nothing.json() == {"deleted": 0}
+    assert _count(db, AuditLog) == 0
+    report = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice).json()
+    assert api.delete(f"/reports/{report['id']}", headers=admin).json() == {"deleted": 1}
+    assert _count(db, AuditLog) == 1  # a delete that deleted something is audited
+
+
+# Finding 7: a GitHub rate limit is the generator's token's, not its waiters'.
+def _follow_then_fail(api, headers, failure):
+    """A request following a running generation that then fails with ``failure``: its answer."""
+    import time
+
+    from oss_tldr.reports import store
+
+    key, running = _claim_running(REPO, requested_by=301)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiter = pool.submit(api.get, f"/reports/{REPO}/prs", headers=headers)
+        time.sleep(1.0)  # let it start following (its deadline is 25 s)
+        assert not waiter.done(), waiter.result().text  # it is waiting for the running generation
+        store.fail(key, running, failure)
+        return waiter.result(timeout=60)
+
+
+def test_a_github_rate_limit_of_the_generators_token_is_not_passed_on_to_waiters(
+    api, seeded, fake_github, alice, bob, db
+):
+    from oss_tldr.reports.store import JobFailure
+
+    limited = JobFailure("GitHub rate limit reached; try again later.", "github_rate_limited", 429, 2997)
+    answer = _follow_then_fail(api, bob, limited)
+    assert answer.status_code == 200, answer.text  # Bob's own token generated it
+    assert answer.json()["cached"] is False and "retry-after" not in answer.headers
+    assert sorted(db.scalars(select(ReportJob.status)).all()) == ["completed", "failed"]
+    assert fake_github.count("GET", r"^/repos/octo/hello$") == 1
+
+
+def test_a_waiter_whose_own_github_token_is_rate_limited_too_gets_its_own_429(
+    api, seeded, fake_github, alice, bob, db
+):
+    from oss_tldr.reports.store import JobFailure
+
+    reset = str(int(dt.datetime.now(dt.UTC).timestamp()) + 120)
+    fake_github.fail(
+        "GET",
+        r"^/repos/octo/hello$",
+        status=403,
+        body={"message": "API rate limit exceeded for user."},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+        times=50,
+    )
+    limited = JobFailure("GitHub rate limit reached; try again later.", "github_rate_limited", 429, 2997)
+    answer = _follow_then_fail(api, bob, limited)
+    body = _assert_error(answer, 429)
+    assert body["code"] == "github_rate_limited" and "rate limit" in body["detail"].lower()
+    assert 0 < int(answer.headers["retry-after"]) <= 130  # Bob's token's reset, not the generator's 2997
+    assert fake_github.count("GET", r"^/repos/octo/hello$") >= 1
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+
+
+def test_an_openai_rate_limit_is_the_shared_keys_and_its_waiters_get_it(
+    api, seeded, fake_github, fake_openai, alice, bob, db, repository_row
+):
+    from oss_tldr.reports.store import JobFailure
+
+    repository_row(REPO)  # the generator looked the (public) repository up before the model refused
+    limited = JobFailure("OpenAI rate limit reached; try again later.", "openai_rate_limited", 429, 30)
+    answer = _follow_then_fail(api, bob, limited)
+    body = _assert_error(answer, 429)
+    assert body["code"] == "openai_rate_limited" and answer.headers["retry-after"] == "30"
+    assert fake_github.count() == 0 and fake_openai.count() == 0  # it did not try again
+    assert db.scalars(select(ReportJob.status)).all() == ["failed"]

@@ -295,3 +295,37 @@ def test_claim_backs_off_when_a_usable_report_exists(repository_row, cache_key, 
     current = store.current_generated_at(key)
     forced = store.claim(key, lease=lease, requested_by=None, force=True, fingerprint=FP, newer_than=current)
     assert forced is not None
+
+
+def test_a_generation_refused_by_its_callers_token_leaves_no_job_and_its_follower_tries_its_own(
+    repository_row, cache_key, db
+):
+    from oss_tldr.errors import Forbidden
+
+    repo_id, key = repository_row(), cache_key()
+    waiting = threading.Semaphore(0)
+    calls = []
+
+    def generate(progress):
+        calls.append(1)
+        if len(calls) == 1:
+            assert waiting.acquire(timeout=10)  # a follower is polling this generation
+            raise Forbidden("Resource not accessible by this token.", code="github_forbidden")
+        return Generated(repo_id, StubPayload())
+
+    def sleep(seconds):
+        waiting.release()
+        time.sleep(seconds)
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(_run, key, generate, sleep=sleep) for _ in range(2)]
+        results = []
+        for future in futures:
+            try:
+                results.append(future.result(timeout=30))
+            except Forbidden as exc:
+                results.append(exc)
+    assert len(calls) == 2 and sum(isinstance(r, Forbidden) for r in results) == 1
+    # The refused generation's job is gone with its lease; only the follower's own generation remains.
+    assert db.scalars(select(ReportJob.status)).all() == ["completed"]
+    assert _count(db, ReportGeneration) == 0 and _count(db, Report) == 1

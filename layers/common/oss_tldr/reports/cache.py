@@ -10,12 +10,17 @@ The protocol, all in Postgres and all in short transactions (no advisory locks, 
    backs off if a usable report exists after all (a generation finished since the poll). The winner
    commits the claim.
 3. The winner generates *outside any transaction*, renewing its lease with each progress report, then in
-   one short transaction upserts the report, deletes the lease and completes the job. A failure deletes
-   the lease and marks the job failed with a safe error: nothing is cached, the next request retries.
+   one short transaction upserts the report, deletes the lease and completes the job. A failure — of the
+   generation or of that final write (the database gone for a moment, a value it refuses) — always
+   releases the lease and marks the job failed with a safe error, in a fresh transaction retried with a
+   short backoff within the request's deadline (:func:`_release`): nothing is cached, the next request
+   generates at once instead of waiting for the lease to expire. A generation refused by its caller's
+   own token (401/403/404) leaves no job row at all.
 4. Everyone else follows the lease's job, polling with short sleeps (growing backoff) until the report
    appears, the followed job fails (they raise the same class of error, except answers that depend on
-   the generator's token — 401/403/404 — after which they try with their own) or its lease goes stale
-   (they try to take it over), bounded by the caller's deadline (:class:`GenerationPending` past it).
+   the generator's token — 401/403/404 and a GitHub rate limit — after which they try with their own;
+   so do followers whose job was deleted) or its lease goes stale (they try to take it over), bounded
+   by the caller's deadline (:class:`GenerationPending` past it).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from oss_tldr import deadline as request_deadline
 from oss_tldr.errors import DomainError, RateLimited, UpstreamUnavailable
 from oss_tldr.observability import logger
 from oss_tldr.reports import store
@@ -48,8 +54,17 @@ Generate = Callable[[Progress], Generated[P]]
 
 DEFAULT_LEASE = dt.timedelta(seconds=90)
 # Answers that depend on whose GitHub token asked (not found / not allowed / token refused): a waiter
-# does not inherit them; it runs the generation with its own token instead.
+# does not inherit them; it runs the generation with its own token instead. Such a generation leaves no
+# job row (an outsider's refused request writes nothing).
 PER_CALLER_STATUSES = frozenset({401, 403, 404})
+# A GitHub rate limit is per token too: a waiter tries its own. (An OpenAI rate limit is the shared key's
+# and is inherited like any other failure.)
+PER_CALLER_CODES = frozenset({"github_rate_limited"})
+# Releasing the lease of a failed generation: attempts and backoff (0.1, 0.2, 0.4, 0.8, 1.0 s: a database
+# away for a couple of seconds is outlasted), never past the request's deadline.
+RELEASE_ATTEMPTS = 6
+RELEASE_FIRST_BACKOFF = 0.1
+RELEASE_MAX_BACKOFF = 1.0
 FIRST_WAIT_SECONDS = 0.05
 MAX_WAIT_SECONDS = 1.0
 
@@ -84,6 +99,11 @@ class Outcome(Generic[P]):
     @property
     def generated_here(self) -> bool:
         return self.payload is not None
+
+
+def is_per_caller(failure: JobFailure) -> bool:
+    """A failure that says something about the generator's token, not about the report."""
+    return failure.status in PER_CALLER_STATUSES or failure.code in PER_CALLER_CODES
 
 
 def failure_of(exc: Exception) -> tuple[DomainError, JobFailure]:
@@ -150,8 +170,11 @@ def get_or_generate(
         if state.lease_job is not None and not state.lease_stale and state.lease_job != followed:
             followed, wait = state.lease_job, FIRST_WAIT_SECONDS  # a (new) live generation: follow it
             continue
+        if state.followed_gone and state.lease_job in (None, followed):
+            followed = None  # its generator was refused by its own token: try with ours
+            continue
         if state.followed_failure is not None and (state.lease_job is None or state.lease_job == followed):
-            if state.followed_failure.status in PER_CALLER_STATUSES:
+            if is_per_caller(state.followed_failure):
                 followed = None
                 continue
             raise GenerationFailed(state.followed_failure)
@@ -167,7 +190,9 @@ def get_or_generate(
                 newer_than=newer_than,
             )
             if job_id is not None:
-                return _generate(key, job_id, generate, expires_at=expires_at, lease=lease, clock=clock)
+                return _generate(
+                    key, job_id, generate, expires_at=expires_at, lease=lease, clock=clock, sleep=sleep
+                )
             if claim_lost is not None:
                 claim_lost()
             continue  # somebody else claimed or finished it between our poll and our claim: follow them
@@ -185,19 +210,47 @@ def _generate(
     expires_at: dt.datetime,
     lease: dt.timedelta,
     clock: Callable[[], float],
+    sleep: Callable[[float], None],
 ) -> Outcome[P]:
     started = clock()
     try:
         generated = generate(_LeaseKeeper(key, job_id, lease))
+        report_id = store.complete(key, job_id, generated.repository_id, generated.payload, expires_at)
     except Exception as exc:
         error, failure = failure_of(exc)
         if not isinstance(exc, DomainError):
             logger.exception("report generation failed", extra={"job_id": str(job_id)})
         else:
             logger.warning("report generation failed", extra={"job_id": str(job_id), "code": error.code})
-        store.fail(key, job_id, failure)
+        _release(key, job_id, failure, sleep=sleep)
         if error is exc:
             raise
         raise error from exc
-    report_id = store.complete(key, job_id, generated.repository_id, generated.payload, expires_at)
     return Outcome(report_id=report_id, job_id=job_id, payload=generated.payload, seconds=clock() - started)
+
+
+def _release(
+    key: CacheKey, job_id: uuid.UUID, failure: JobFailure, *, sleep: Callable[[float], None]
+) -> None:
+    """Release the lease of a failed generation and record the failure (or, for a per-caller refusal,
+    delete the job): each attempt a fresh transaction, retried with a short backoff while the request's
+    deadline allows. Never raises: the caller answers the generation's own error. If every attempt fails
+    the lease expires by itself (``REPORT_LEASE_SECONDS``) and is taken over."""
+    refused = failure.status in PER_CALLER_STATUSES
+    wait = RELEASE_FIRST_BACKOFF
+    for attempt in range(1, RELEASE_ATTEMPTS + 1):
+        try:
+            if refused:
+                store.abandon(key, job_id)
+            else:
+                store.fail(key, job_id, failure)
+            return
+        except Exception:  # the database is away: try again shortly, in a new transaction
+            left = request_deadline.remaining()
+            out_of_time = left is not None and left - wait < request_deadline.MIN_CALL_SECONDS
+            if attempt == RELEASE_ATTEMPTS or out_of_time:
+                logger.exception("generation lease not released", extra={"job_id": str(job_id)})
+                return
+            logger.warning("releasing the generation lease failed; retrying", extra={"attempt": attempt})
+            sleep(wait)
+            wait = min(wait * 2, RELEASE_MAX_BACKOFF)

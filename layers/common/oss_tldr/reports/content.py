@@ -31,6 +31,7 @@ from oss_tldr.reports.summarise import (
 )
 from oss_tldr.reports.summarise.base import TITLE_CHARS
 from oss_tldr.reports.windows import Window
+from oss_tldr.text import pg_json
 
 Progress = Callable[[int, str], None]
 
@@ -231,6 +232,8 @@ def build_report_content(
     progress(5, "Fetching pull requests and issues from GitHub")
     before = github.requests_made
     raw_prs, raw_issues = fetch_activity(github, full_name, window)
+    # Titles and bodies go to the model (UTF-8) and into Postgres: no NUL, no lone surrogate.
+    raw_prs, raw_issues = pg_json(raw_prs), pg_json(raw_issues)
     github_requests = github.requests_made - before
 
     progress(30, "Ranking activity")

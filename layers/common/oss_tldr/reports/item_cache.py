@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import ItemSummary
+from oss_tldr.text import pg_text
 
 ItemVersion = tuple[int, dt.datetime]  # (item number, GitHub updated_at)
 
@@ -36,7 +37,8 @@ def load_summaries(
 def store_summaries(
     repository: str, summaries: Mapping[ItemVersion, str], *, summariser: str, prompt_version: str
 ) -> int:
-    """Insert new summaries (a concurrent writer's identical row wins silently). Returns rows inserted."""
+    """Insert new summaries (a concurrent writer's identical row wins silently). Returns rows inserted.
+    A summary is the model's answer: cleaned of what Postgres cannot store (NUL, lone surrogates)."""
     if not summaries:
         return 0
     rows = [
@@ -46,7 +48,7 @@ def store_summaries(
             "item_updated_at": updated_at,
             "summariser": summariser,
             "prompt_version": prompt_version,
-            "summary": summary,
+            "summary": pg_text(summary),
         }
         for (number, updated_at), summary in summaries.items()
     ]

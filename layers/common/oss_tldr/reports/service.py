@@ -11,6 +11,11 @@ A request for ``(owner/repo, timeframe)``:
    the ``repositories`` row and is the generator's private-access check), then builds the content
    (2 searches, ≤ 4 chat completions). Waiters make no GitHub call for a public repository.
 
+Privacy before the single flight (:func:`_establish_visibility`): a repository known to be private is
+looked up with the caller's own token *before* any lease, wait or job, and an answer that is not the
+report (pending, a followed generation's failure) is given only after the caller's visibility is
+established; so an outsider gets exactly the missing repository's 404 whatever is in flight.
+
 GitHub tokens: a signed-in user's own (``github_token_for``); the CLI and background jobs use
 ``settings.github_token``.
 """
@@ -174,6 +179,20 @@ def _ensure_private_access(requester: Requester, owner: str, repo: str, reposito
     _lookup(requester, owner, repo)  # raises for anything but 200
 
 
+def _establish_visibility(requester: Requester, owner: str, repo: str, *, unknown: bool) -> None:
+    """Raise the missing repository's 404 unless the requester may see ``owner/repo``: a public row, or a
+    private one with the requester's access remembered, needs nothing; a private one without it is looked
+    up with the requester's token. A repository never looked up needs a lookup only when ``unknown``: a
+    request about to claim or follow the generation lets that generation's own lookup decide, but one
+    about to answer "pending" or a followed failure must know first."""
+    known = store.repository_visibility(f"{owner}/{repo}", requester.user_id)
+    if known is None and not unknown:
+        return
+    if known is not None and (not known.is_private or known.access_ok):
+        return
+    _lookup(requester, owner, repo)  # 404 for a repository this token cannot see; 403/429/5xx fail closed
+
+
 def _generator(
     requester: Requester, owner: str, repo: str, window: Window, listener: ProgressListener | None
 ) -> cache.Generate[Any]:
@@ -245,6 +264,7 @@ def _obtain(
 ) -> tuple[int, bool, uuid.UUID | None]:
     """A report id for the key after a miss: ``(report_id, generated_here, job_id)``."""
     key = CacheKey(f"{owner}/{repo}", window.timeframe, window.start, window.end)
+    _establish_visibility(requester, owner, repo, unknown=False)  # before any lease, wait, job or quota
     quota = _ForceQuota(requester.user_id)
     try:
         outcome = cache.get_or_generate(
@@ -259,7 +279,12 @@ def _obtain(
             before_claim=quota.take if force else None,
             claim_lost=quota.give_back,
         )
-    except (DomainError, cache.GenerationPending):
+    except (cache.GenerationFailed, cache.GenerationPending):
+        quota.give_back()
+        # What another request's generation is doing is news only to those who may see the repository.
+        _establish_visibility(requester, owner, repo, unknown=True)
+        raise
+    except DomainError:
         quota.give_back()  # a failed request changes nothing
         raise
     if outcome.generated_here:
@@ -410,12 +435,14 @@ def report_by_id(requester: Requester, report_id: int) -> StoredReport:
     return report
 
 
-def job_status(job_id: str) -> store.JobView:
+def job_status(requester: Requester, job_id: str) -> store.JobView:
+    """A job, for a requester who may see its report (the one who asked, a public repository, or a private
+    one with the requester's access shown); anyone else gets the unknown job's 404. No GitHub call."""
     try:
         parsed = uuid.UUID(job_id)
     except (ValueError, TypeError) as exc:
         raise NotFound("Job not found.", code="not_found") from exc
-    view = store.job_view(parsed)
+    view = store.job_view(parsed, visible_to=requester.user_id)
     if view is None:
         raise NotFound("Job not found.", code="not_found")
     return view

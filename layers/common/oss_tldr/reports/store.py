@@ -37,6 +37,7 @@ from oss_tldr.db.models import (
     UserReportAccess,
 )
 from oss_tldr.errors import BadRequest
+from oss_tldr.text import pg_json, pg_text
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 # Section name -> the hit statement's expression. A whitelist (it is interpolated into the statement). JSON
@@ -155,6 +156,7 @@ class PollState:
     lease_job: uuid.UUID | None
     lease_stale: bool
     followed_failure: JobFailure | None  # the followed job failed
+    followed_gone: bool = False  # the followed job no longer exists (its generator was refused: 401/403/404)
 
 
 @dataclass(frozen=True)
@@ -530,10 +532,11 @@ def complete(
         "timeframe": key.timeframe,
         "timeframe_start": key.start,
         "timeframe_end": key.end,
-        "tldr_text": payload.tldr,
-        "prs": _json(list(payload.prs)),
-        "issues": _json(list(payload.issues)),
-        "people": _json(list(payload.people)),
+        # Text from GitHub and the model, cleaned of what Postgres cannot store (NUL, lone surrogates).
+        "tldr_text": pg_text(payload.tldr),
+        "prs": pg_json(_json(list(payload.prs))),
+        "issues": pg_json(_json(list(payload.issues))),
+        "people": pg_json(_json(list(payload.people))),
         "generated_at": func.now(),
         "expires_at": expires_at,
         "version": REPORT_VERSION,
@@ -569,12 +572,13 @@ def complete(
 
 
 def fail(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
-    """Release the lease and mark the job failed; nothing is cached."""
+    """Release the lease and mark the job failed; nothing is cached. A job that completed after all (its
+    completion committed but the answer was lost with the connection) stays completed."""
     with session_scope() as session:
         session.execute(delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job_id))
         session.execute(
             update(ReportJob)
-            .where(ReportJob.id == job_id)
+            .where(ReportJob.id == job_id, ReportJob.status.in_(("queued", "in_progress")))
             .values(
                 status="failed",
                 message="failed",
@@ -584,6 +588,16 @@ def fail(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
                 retry_after=failure.retry_after,
                 finished_at=func.now(),
             )
+        )
+
+
+def abandon(key: CacheKey, job_id: uuid.UUID) -> None:
+    """Release the lease and delete the job: a generation refused by its caller's own token (401/403/404)
+    leaves nothing behind; its followers find the job gone and try with their own token."""
+    with session_scope() as session:
+        session.execute(delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job_id))
+        session.execute(
+            delete(ReportJob).where(ReportJob.id == job_id, ReportJob.status.in_(("queued", "in_progress")))
         )
 
 
@@ -616,7 +630,7 @@ def poll(
                 ReportGeneration.job_id, (ReportGeneration.lease_expires_at < func.now()).label("stale")
             ).where(key.lease_where())
         ).first()
-        failure = None
+        failure, gone = None, False
         if followed_job is not None and report_id is None:
             job = session.execute(
                 select(
@@ -628,9 +642,11 @@ def poll(
                     ReportJob.retry_after,
                 ).where(ReportJob.id == followed_job)
             ).first()
-            if job is not None and job.status == "completed" and job.report_id is not None:
+            if job is None:
+                gone = True
+            elif job.status == "completed" and job.report_id is not None:
                 report_id = job.report_id
-            elif job is not None and job.status == "failed":
+            elif job.status == "failed":
                 failure = JobFailure(
                     detail=job.error or "The report could not be generated.",
                     code=job.error_code or "generation_failed",
@@ -642,12 +658,36 @@ def poll(
         lease_job=lease.job_id if lease else None,
         lease_stale=bool(lease.stale) if lease else False,
         followed_failure=failure,
+        followed_gone=gone,
     )
 
 
-def job_view(job_id: uuid.UUID) -> JobView | None:
+def job_view(job_id: uuid.UUID, *, visible_to: int | None = None) -> JobView | None:
+    """A job's status. With ``visible_to``, only when that user may see the job's report (None otherwise,
+    the answer for an unknown job): the user asked for it, or the repository row is public, or private
+    with the user's access shown (a remembered positive check, or the job's report in their history)."""
+    stmt = select(ReportJob).where(ReportJob.id == job_id)
+    if visible_to is not None:
+        access_shown = or_(
+            select(RepositoryAccessCheck.user_id)
+            .where(
+                RepositoryAccessCheck.user_id == visible_to,
+                RepositoryAccessCheck.repository_id == Repository.id,
+                RepositoryAccessCheck.expires_at > func.now(),
+            )
+            .exists(),
+            select(UserReportAccess.id)
+            .where(UserReportAccess.user_id == visible_to, UserReportAccess.report_id == ReportJob.report_id)
+            .exists(),
+        )
+        stmt = stmt.outerjoin(Repository, Repository.full_name == ReportJob.repo).where(
+            or_(
+                ReportJob.requested_by == visible_to,
+                and_(Repository.id.is_not(None), or_(Repository.is_private.is_(False), access_shown)),
+            )
+        )
     with session_scope() as session:
-        job = session.get(ReportJob, job_id)
+        job = session.scalars(stmt).first()
         if job is None:
             return None
         return JobView(
@@ -658,6 +698,37 @@ def job_view(job_id: uuid.UUID) -> JobView | None:
             error=job.error,
             repo=job.repo,
         )
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the database knows of a repository for one user, before anything is asked of GitHub."""
+
+    is_private: bool
+    access_ok: bool  # a remembered positive access check of this user
+
+
+def repository_visibility(full_name: str, user_id: int | None) -> Visibility | None:
+    """The known ``repositories`` row of ``full_name`` and the user's remembered access; None when the
+    repository was never looked up. One statement."""
+    check = (
+        select(RepositoryAccessCheck.user_id)
+        .where(
+            RepositoryAccessCheck.user_id == user_id,
+            RepositoryAccessCheck.repository_id == Repository.id,
+            RepositoryAccessCheck.expires_at > func.now(),
+        )
+        .exists()
+    )
+    with session_scope() as session:
+        row = session.execute(
+            select(Repository.is_private, check.label("access_ok")).where(
+                Repository.full_name == full_name.lower()
+            )
+        ).first()
+    if row is None:
+        return None
+    return Visibility(is_private=bool(row.is_private), access_ok=bool(row.access_ok) and user_id is not None)
 
 
 # --------------------------------------------------------------------------------- listings
@@ -818,7 +889,8 @@ def invalidate_report(report_id: int, *, actor_user_id: int) -> bool:
 
 
 def invalidate_repository(full_name: str, *, actor_user_id: int) -> int:
-    """Delete every report of a repository and audit it, in one transaction; the number deleted."""
+    """Delete every report of a repository and audit it, in one transaction; the number deleted. Deleting
+    nothing changes nothing: no audit row."""
     from oss_tldr.identity.audit import REPOSITORY_REPORTS_INVALIDATED, record_audit
 
     repository_id = select(Repository.id).where(Repository.full_name == full_name.lower()).scalar_subquery()
@@ -828,6 +900,8 @@ def invalidate_repository(full_name: str, *, actor_user_id: int) -> int:
                 delete(Report).where(Report.repository_id == repository_id).returning(Report.id)
             ).all()
         )
+        if deleted == 0:
+            return 0
         record_audit(
             session,
             actor_user_id=actor_user_id,
