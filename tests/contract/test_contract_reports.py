@@ -492,12 +492,14 @@ def test_private_report_is_served_only_to_callers_whose_token_reaches_it_and_404
     assert set(db.scalars(select(UserReportAccess.user_id)).all()) == {301}
     assert api.get("/users/me/reports", headers=bob).json()["reports"] == []
 
-    # Once GitHub lets Bob's token see the repository, he is served the same shared report.
+    # Once GitHub lets Bob's token see the repository, he is served the same shared report — by name
+    # first (the section route checks his token); by id once he has a record of seeing it (a private id
+    # never seen is the missing id's 404 without a GitHub call: issue 7, finding 4).
     private_repo.visible_to.add("gho_fake_bob_contract")
     fake_github.reset_counts()
+    assert api.get("/reports/octo/secret/prs", headers=bob).json()["cached"] is True
     served = api.get(f"/reports/{report_id}", headers=bob)
     assert served.status_code == 200 and served.json()["id"] == report_id
-    assert api.get("/reports/octo/secret/prs", headers=bob).json()["cached"] is True
     assert fake_github.count("GET", r"^/search/issues") == 0
 
 
@@ -1160,3 +1162,22 @@ def test_an_openai_rate_limit_is_the_shared_keys_and_its_waiters_get_it(
     assert body["code"] == "openai_rate_limited" and answer.headers["retry-after"] == "30"
     assert fake_github.count() == 0 and fake_openai.count() == 0  # it did not try again
     assert db.scalars(select(ReportJob.status)).all() == ["failed"]
+
+
+def test_a_private_report_id_never_seen_is_the_missing_ids_404_without_a_github_call(
+    api, private_repo, fake_github, alice, bob, db
+):
+    """Issue 7, finding 4: ids cannot be enumerated by status or by timing — a private report's id that
+    the caller has no record of seeing costs what a missing id costs (one statement, no GitHub call)."""
+    for name, response in _open_report(api, alice, repo="octo/secret").items():
+        assert response.status_code == 200, (name, response.text)
+    report_id = db.scalars(select(Report.id)).one()
+    private_repo.visible_to.add("gho_fake_bob_contract")  # even a token that could see it
+    fake_github.reset_counts()
+    hidden = api.get(f"/reports/{report_id}", headers=bob)
+    missing = api.get(f"/reports/{report_id + 1000}", headers=bob)
+    assert _assert_error(hidden, 404) == _assert_error(missing, 404)
+    assert fake_github.count() == 0
+    assert set(db.scalars(select(UserReportAccess.user_id)).all()) == {301}
+    # Alice, who opened it, still gets it by id (her token is re-checked, or remembered).
+    assert api.get(f"/reports/{report_id}", headers=alice).status_code == 200

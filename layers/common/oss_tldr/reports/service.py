@@ -419,10 +419,15 @@ def generate_report(
 
 
 def report_by_id(requester: Requester, report_id: int) -> StoredReport:
-    """A stored report by id; private ones only for callers whose token reaches the repository, and a
-    user's own imported copy only to that user (anyone else gets the 404 of a missing id)."""
-    report = store.load_report(report_id)
+    """A stored report by id; private ones only for callers who saw it before (its id in their history, or
+    a remembered access check) and whose token still reaches the repository, and a user's own imported
+    copy only to that user. Anyone else gets the 404 of a missing id."""
+    report = store.load_report(report_id, viewer=requester.user_id)
     if report is None or (report.owner_user_id is not None and report.owner_user_id != requester.user_id):
+        raise NotFound("Report not found.", code="not_found")
+    if report.is_private and not report.viewer_seen:
+        # An id the caller has no record of seeing: the missing id's 404, at its cost (no GitHub call),
+        # so private ids cannot be told from missing ones by status or by timing.
         raise NotFound("Report not found.", code="not_found")
     if report.is_private:
         owner, _, name = report.repo.partition("/")

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, false, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -137,6 +137,9 @@ class StoredReport:
     expires_at: dt.datetime | None
     version: int
     owner_user_id: int | None = None  # set: one user's own imported copy, served to that user only
+    # The viewer asked about by ``load_report(viewer=)`` has a record of seeing this report: an access row
+    # of it, or a remembered positive access check of its repository.
+    viewer_seen: bool = False
 
     def section(self, name: str) -> Any:
         return self.tldr if name == "tldr" else getattr(self, name)
@@ -289,7 +292,7 @@ def find_section(
 _DISPLAY_NAME = (Repository.owner + "/" + Repository.name).label("full_name")
 
 
-def _stored(row: Any) -> StoredReport:
+def _stored(row: Any, viewer_seen: bool = False) -> StoredReport:
     report: Report = row.Report
     return StoredReport(
         id=report.id,
@@ -307,6 +310,7 @@ def _stored(row: Any) -> StoredReport:
         expires_at=report.expires_at,
         version=report.version,
         owner_user_id=report.owner_user_id,
+        viewer_seen=viewer_seen,
     )
 
 
@@ -320,19 +324,33 @@ def _record_access(session: Session, user_id: int, report_id: int) -> None:
     )
 
 
-def load_report(report_id: int, *, record_access_for: int | None = None) -> StoredReport | None:
-    """A report by id (with its repository name); records the access of ``record_access_for``."""
+def load_report(report_id: int, *, viewer: int | None = None) -> StoredReport | None:
+    """A report by id (with its repository name). With ``viewer``, the same statement says whether that
+    user has a record of seeing it (``StoredReport.viewer_seen``): a private report's id that the viewer
+    never saw is refused without a GitHub call, at the cost of a missing id."""
+    seen: Any = false()
+    if viewer is not None:
+        seen = or_(
+            select(UserReportAccess.id)
+            .where(UserReportAccess.user_id == viewer, UserReportAccess.report_id == Report.id)
+            .exists(),
+            select(RepositoryAccessCheck.user_id)
+            .where(
+                RepositoryAccessCheck.user_id == viewer,
+                RepositoryAccessCheck.repository_id == Report.repository_id,
+                RepositoryAccessCheck.expires_at > func.now(),
+            )
+            .exists(),
+        )
     with session_scope() as session:
         row = session.execute(
-            select(Report, _DISPLAY_NAME, Repository.is_private)
+            select(Report, _DISPLAY_NAME, Repository.is_private, seen.label("viewer_seen"))
             .join(Repository, Repository.id == Report.repository_id)
             .where(Report.id == report_id)
         ).first()
         if row is None:
             return None
-        if record_access_for is not None:
-            _record_access(session, record_access_for, report_id)
-        return _stored(row)
+        return _stored(row, bool(row.viewer_seen))
 
 
 def record_access(user_id: int, report_id: int) -> None:
