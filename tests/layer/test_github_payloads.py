@@ -167,7 +167,16 @@ def test_a_user_profile_of_the_wrong_shape_is_upstream_unavailable(profile):
         payloads.user_profile(profile)
 
 
-@pytest.mark.parametrize("answer", [[1, 2], "token", {"access_token": 5}])
+@pytest.mark.parametrize(
+    "answer",
+    [[1, 2], "token", {"access_token": 5}, {"access_token": "gho_\x00x"}, {"access_token": "t" * 5000}],
+    ids=["array", "string", "number", "nul", "too-long"],
+)
 def test_an_oauth_answer_of_the_wrong_shape_is_upstream_unavailable(answer):
     with pytest.raises(UpstreamUnavailable):
         payloads.oauth_token(answer)
+
+
+def test_an_oauth_error_answer_has_no_token():
+    answer = payloads.oauth_token({"error": "bad_verification_code", "access_token": ""})
+    assert (answer.access_token, answer.error) == (None, "bad_verification_code")

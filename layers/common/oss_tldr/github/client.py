@@ -221,15 +221,11 @@ class GitHubClient:
         target = url or f"{self.base_url}{path}"
         attempt = 0
         while True:
+            timeout = self._attempt_timeout()
             self.requests_made += 1
             try:
                 response = self._http.request(
-                    method,
-                    target,
-                    params=params,
-                    json=json,
-                    headers=self._headers(headers),
-                    timeout=self._attempt_timeout(),
+                    method, target, params=params, json=json, headers=self._headers(headers), timeout=timeout
                 )
             except httpx.TransportError as exc:  # timeouts included
                 if self._on_request:

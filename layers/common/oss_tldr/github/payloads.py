@@ -307,9 +307,21 @@ class IssueSearch(_Payload):
 class OAuthTokenAnswer(_Payload):
     """``POST /login/oauth/access_token`` (JSON): a token, or ``{"error": ...}`` on a 200 as GitHub does."""
 
-    access_token: Annotated[str | None, _optional_text(MAX_TOKEN_CHARS)] = None
+    access_token: str | None = None
     scope: Annotated[str | None, _optional_text(MAX_NAME)] = None
     error: Annotated[str | None, _optional_text(64)] = None
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        # A token is used as it is, never cleaned or cut: anything but printable ASCII is not a token.
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or len(value) > MAX_TOKEN_CHARS or not value.isascii():
+            raise ValueError("not a token")
+        if not value.isprintable() or " " in value:
+            raise ValueError("not a token")
+        return value
 
 
 # --------------------------------------------------------------------------------- parsing
