@@ -8,6 +8,7 @@ their routes on it (``tests/fakes/github_*.py``); the core here serves ``GET /re
     fake.add_user(login="octocat", token="gho_fake_octocat")
     fake.add_repo("octo/hello", private=True, visible_to={"gho_fake_octocat"})
     fake.fail("GET", r"^/repos/", status=500, times=1)
+    fake.delay("GET", r"^/search/issues", seconds=3, times=1)   # a slow GitHub
     fake.count("GET", r"^/search/issues")      # requests seen so far
 """
 
@@ -18,6 +19,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +65,14 @@ class Failure:
     status: int
     body: Any
     headers: dict[str, str]
+    times: int
+
+
+@dataclass
+class Delay:
+    method: str
+    pattern: re.Pattern[str]
+    seconds: float
     times: int
 
 
@@ -143,6 +153,7 @@ class FakeGitHub:
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], RouteHandler]] = []
         self._failures: list[Failure] = []
+        self._delays: list[Delay] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(100)
         self.requests: list[
@@ -217,6 +228,11 @@ class FakeGitHub:
         body = body if body is not None else {"message": f"fake failure {status}"}
         self._failures.append(Failure(method, re.compile(pattern), status, body, headers or {}, times))
 
+    def delay(self, method: str, pattern: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` matching requests are answered only after ``seconds`` (a slow GitHub); the
+        answer itself is whatever the request would get otherwise (a failure included)."""
+        self._delays.append(Delay(method, re.compile(pattern), seconds, times))
+
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -236,8 +252,17 @@ class FakeGitHub:
     ) -> tuple[int, Any, dict[str, str]]:
         split = urlsplit(raw_path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        pause = 0.0
         with self._lock:
             self.requests.append((method, split.path, query, headers))
+            for delay in self._delays:
+                if delay.times > 0 and delay.method == method and delay.pattern.search(split.path):
+                    delay.times -= 1
+                    pause = delay.seconds
+                    break
+        if pause:
+            time.sleep(pause)
+        with self._lock:
             for failure in self._failures:
                 if failure.times > 0 and failure.method == method and failure.pattern.search(split.path):
                     failure.times -= 1
@@ -284,8 +309,11 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in extra.items():
             self.send_header(key, value)
         self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a delayed answer)
+            self.close_connection = True
 
     do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _serve
 

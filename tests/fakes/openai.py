@@ -7,6 +7,7 @@ the shape the prompt asks for, reports token usage, counts everything, and can b
     fake.fail(status=500, times=1)         # next request answers 500
     fake.fail(status=429, times=1)         # rate limited
     fake.answer_invalid(times=1)           # next answer is not JSON ("broken") or lacks items ("partial")
+    fake.delay(seconds=5, times=1)         # next answer comes only after 5 s (a slow model)
     fake.count("item_summaries"), fake.count("digest"), fake.items_summarised, fake.tokens
 """
 
@@ -47,6 +48,7 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._failures: list[_Failure] = []
         self._invalid: list[_Invalid] = []
+        self._delays: list[list[float]] = []  # [seconds, times left]
         self.requests: list[dict[str, Any]] = []  # {"task", "model", "body", "status"}
         self.items_summarised: list[int] = []  # item numbers sent for summarising, in order
         self.tokens = 0
@@ -84,6 +86,10 @@ class FakeOpenAI:
         """The next ``times`` answers are unusable: "broken" (not JSON) or "partial" (items missing)."""
         self._invalid.append(_Invalid(times, task, mode))
 
+    def delay(self, *, seconds: float, times: int = 1) -> None:
+        """The next ``times`` requests are answered only after ``seconds``."""
+        self._delays.append([seconds, times])
+
     def count(self, task: str | None = None) -> int:
         with self._lock:
             return sum(1 for r in self.requests if task is None or r["task"] == task)
@@ -109,6 +115,12 @@ class FakeOpenAI:
         with self._lock:
             record = {"task": task, "model": request.get("model"), "body": request, "status": 200}
             self.requests.append(record)
+            pause = next((d for d in self._delays if d[1] > 0), None)
+            if pause is not None:
+                pause[1] -= 1
+        if pause is not None:
+            time.sleep(pause[0])
+        with self._lock:
             for failure in self._failures:
                 if failure.times > 0 and failure.task in (None, task):
                     failure.times -= 1
@@ -216,8 +228,11 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a delayed answer)
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
+
 import pytest
 
-from oss_tldr.errors import NotFound, RateLimited, UpstreamUnavailable
-from oss_tldr.github.client import GitHubClient, GitHubUnauthorized
+from oss_tldr import deadline
+from oss_tldr.deadline import DeadlineExceeded
+from oss_tldr.errors import ConfigurationError, NotFound, RateLimited, UpstreamUnavailable
+from oss_tldr.github.client import GitHubClient, GitHubForbidden, GitHubUnauthorized, github_client
+from oss_tldr.settings import Settings
 
 NO_SLEEP = {"sleep": lambda s: None}
 
@@ -97,3 +103,153 @@ def test_renamed_repository_redirect_is_followed(fake_github):
     response = _client(fake_github).get("/repos/octo/old-name")
     assert response.data["full_name"] == "octo/new-name"
     assert fake_github.requests[-1][3]["authorization"] == "Bearer gho_fake_token"
+
+
+# --- malformed answers: always a DomainError, never another exception (issue 7, finding 5) -------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>Service temporarily unavailable</html>",
+        b"\xff\xfe not utf-8",
+        b"[" * 100_000 + b"]" * 100_000,  # nested deeper than the parser goes
+        b'{"id": ' + b"9" * 5000 + b"}",  # an integer longer than Python converts
+    ],
+    ids=["html", "not-utf8", "too-deep", "huge-integer"],
+)
+def test_a_2xx_whose_body_is_not_json_is_upstream_unavailable(fake_github, body):
+    fake_github.fail("GET", r"^/repos/", status=200, body=body)
+    with pytest.raises(UpstreamUnavailable) as info:
+        _client(fake_github).get("/repos/octo/hello")
+    assert info.value.status == 502 and info.value.code == "upstream_unavailable"
+
+
+@pytest.mark.parametrize("body", [[1, 2], b"not json", "a string"], ids=["array", "not-json", "string"])
+def test_a_403_whose_body_is_not_a_json_object_is_upstream_unavailable(fake_github, body):
+    fake_github.fail("GET", r"^/repos/", status=403, body=body)
+    with pytest.raises(UpstreamUnavailable):
+        _client(fake_github).get("/repos/octo/hello")
+    assert fake_github.count("GET", r"^/repos/") == 1
+
+
+def test_a_403_with_an_empty_body_is_forbidden(fake_github):
+    fake_github.fail("GET", r"^/repos/", status=403, body=b"")
+    with pytest.raises(GitHubForbidden):
+        _client(fake_github).get("/repos/octo/hello")
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_an_error_body_that_is_an_array_keeps_the_status_meaning(fake_github, status):
+    fake_github.fail("GET", r"^/repos/", status=status, body=[1, 2], times=5)
+    with pytest.raises(NotFound if status == 404 else UpstreamUnavailable):
+        _client(fake_github, max_retries=0).get("/repos/octo/hello")
+
+
+@pytest.mark.parametrize("status", [429, 403])
+@pytest.mark.parametrize("retry_after", ["1e400", "inf", "99999999999"])
+def test_a_huge_retry_after_is_clamped_to_an_hour(fake_github, status, retry_after):
+    fake_github.fail("GET", r"^/repos/", status=status, headers={"retry-after": retry_after}, times=5)
+    with pytest.raises(RateLimited) as info:
+        _client(fake_github).get("/repos/octo/hello")
+    assert 1 <= info.value.retry_after <= 3600
+    assert info.value.headers()["Retry-After"] == str(info.value.retry_after)
+    assert fake_github.count("GET", r"^/repos/") == 1  # an hour is never slept through
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "-inf", "soon", ""])
+def test_a_retry_after_that_is_not_a_number_of_seconds_gives_the_default_wait(fake_github, retry_after):
+    fake_github.fail("GET", r"^/repos/", status=429, headers={"retry-after": retry_after}, times=5)
+    with pytest.raises(RateLimited) as info:
+        _client(fake_github).get("/repos/octo/hello")
+    assert info.value.retry_after == 60
+
+
+def test_a_negative_retry_after_is_waited_as_zero(fake_github):
+    fake_github.add_repo("octo/hello")
+    slept: list[float] = []
+    fake_github.fail("GET", r"^/repos/", status=429, headers={"retry-after": "-30"})
+    client = GitHubClient(fake_github.url, "t", sleep=slept.append, backoff_base=0)
+    assert client.get("/repos/octo/hello").status == 200
+    assert slept == [0.0]
+
+
+def test_an_http_date_retry_after_is_understood(fake_github):
+    moment = email.utils.formatdate(time.time() + 120, usegmt=True)
+    fake_github.fail("GET", r"^/repos/", status=429, headers={"retry-after": moment}, times=5)
+    with pytest.raises(RateLimited) as info:
+        _client(fake_github).get("/repos/octo/hello")
+    assert 100 <= info.value.retry_after <= 125
+
+
+@pytest.mark.parametrize("reset", ["garbage", "1e400", "nan", "-5"])
+def test_rate_limit_reset_garbage_is_still_a_429(fake_github, reset):
+    fake_github.fail(
+        "GET",
+        r"^/repos/",
+        status=403,
+        body={"message": "API rate limit exceeded"},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+        times=5,
+    )
+    with pytest.raises(RateLimited) as info:
+        _client(fake_github).get("/repos/octo/hello")
+    assert 1 <= info.value.retry_after <= 3600
+
+
+# --- deadlines (issue 7, finding 9) ---------------------------------------------------------------------
+
+
+def test_an_attempt_times_out_at_the_request_deadline_and_is_not_retried_past_it(fake_github):
+    fake_github.add_repo("octo/hello")
+    fake_github.delay("GET", r"^/repos/", seconds=4, times=5)
+    client = GitHubClient(fake_github.url, "t", timeout=30, max_retries=3)
+    started = time.monotonic()
+    with deadline.request_deadline(1.0), pytest.raises(UpstreamUnavailable):
+        client.get("/repos/octo/hello")
+    assert fake_github.count("GET", r"^/repos/") == 1  # the retry could not fit
+    assert time.monotonic() - started < 3.5  # sanity: it did not wait for the slow answer
+
+
+def test_no_request_is_started_when_the_deadline_has_passed(fake_github):
+    fake_github.add_repo("octo/hello")
+    with deadline.request_deadline(0.1), pytest.raises(DeadlineExceeded) as info:
+        _client(fake_github).get("/repos/octo/hello")
+    assert info.value.status == 503 and info.value.code == "deadline_exceeded"
+    assert fake_github.count() == 0
+
+
+def test_a_secondary_rate_limit_wait_that_cannot_fit_the_deadline_is_a_429_at_once(fake_github):
+    fake_github.add_repo("octo/hello")
+    slept: list[float] = []
+    fake_github.fail("GET", r"^/repos/", status=429, headers={"retry-after": "4"}, times=5)
+    client = GitHubClient(fake_github.url, "t", sleep=slept.append)
+    with deadline.request_deadline(2.0), pytest.raises(RateLimited):
+        client.get("/repos/octo/hello")
+    assert slept == [] and fake_github.count("GET", r"^/repos/") == 1
+
+
+def test_server_errors_are_retried_only_while_the_deadline_fits_another_attempt(fake_github):
+    fake_github.fail("GET", r"^/repos/", status=500, times=10)
+    slept: list[float] = []
+    client = GitHubClient(fake_github.url, "t", sleep=slept.append, backoff_base=100, max_retries=3)
+    with deadline.request_deadline(2.0), pytest.raises(UpstreamUnavailable):
+        client.get("/repos/octo/hello")
+    # Each backoff is uniform in [0, 100 * 2^n]: whatever it drew, it was slept only if it fitted.
+    assert all(wait <= 2.0 for wait in slept)
+    assert fake_github.count("GET", r"^/repos/") == len(slept) + 1
+
+
+def test_the_factory_takes_its_timeout_and_retries_from_the_settings(fake_github, settings_env):
+    settings_env(GITHUB_TIMEOUT_SECONDS="0.5", GITHUB_MAX_RETRIES="0")
+    fake_github.add_repo("octo/hello")
+    fake_github.delay("GET", r"^/repos/", seconds=3)
+    with pytest.raises(UpstreamUnavailable):
+        github_client("t").get("/repos/octo/hello")
+    assert fake_github.count("GET", r"^/repos/") == 1
+
+
+@pytest.mark.parametrize("value", ["soon", "inf", "nan", "0.1"])
+def test_a_github_timeout_that_is_not_a_usable_number_stops_the_cold_start(value):
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"GITHUB_TIMEOUT_SECONDS": value})

@@ -7,6 +7,7 @@ Nothing else in the code base reads ``os.environ``: call :func:`get_settings` (c
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
     if value < minimum:
         raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigurationError(f"{name} must be a finite number >= {minimum}, got {raw!r}")
     return value
 
 
@@ -121,6 +135,9 @@ class Settings:
             oauth_redirect_uri=env.get("OAUTH_REDIRECT_URI") or None,
             github_token=env.get("GITHUB_TOKEN") or None,
             github_webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
+            github_timeout_seconds=_float(
+                env, "GITHUB_TIMEOUT_SECONDS", cls.github_timeout_seconds, minimum=0.5
+            ),
             github_max_retries=_int(env, "GITHUB_MAX_RETRIES", cls.github_max_retries),
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_api_key_arn=env.get("OPENAI_API_KEY_ARN") or None,

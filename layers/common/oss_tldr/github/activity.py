@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from oss_tldr.github import payloads
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.observability import logger
 from oss_tldr.reports.windows import Window
@@ -28,9 +29,9 @@ KINDS = ("pr", "issue")
 
 
 def fetch_repository(github: GitHubClient, owner: str, name: str) -> dict[str, Any]:
-    """``GET /repos/{owner}/{name}``: the repository payload. Raises NotFound (404), RateLimited, ..."""
-    data: dict[str, Any] = github.get(f"/repos/{owner}/{name}").data
-    return data
+    """``GET /repos/{owner}/{name}``: the validated repository payload (the fields we read, as a dict).
+    Raises NotFound (404), RateLimited, UpstreamUnavailable (502: an answer that is not a repository)..."""
+    return payloads.repository(github.get(f"/repos/{owner}/{name}").data).model_dump()
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -63,11 +64,12 @@ def _search(github: GitHubClient, full_name: str, kind: str, window: Window) -> 
         "order": "desc",
         "per_page": SEARCH_PAGE_SIZE,
     }
-    data = github.get("/search/issues", params=params).data or {}
-    if data.get("incomplete_results"):
+    # Validated: an envelope without a list of items is a 502, never an empty (cacheable) report.
+    found = payloads.issue_search(github.get("/search/issues", params=params).data, full_name)
+    if found.incomplete_results:
         # GitHub's search timed out part-way: still the best page we can get within the request budget.
         logger.warning("github search incomplete", extra={"repository": full_name, "kind": kind})
-    items = [item for item in data.get("items") or [] if isinstance(item, dict)]
+    items = [item.as_dict() for item in found.items]
     # The search qualifier is the only filter GitHub applies; keep the kinds apart defensively.
     wanted_pr = kind == "pr"
     return [i for i in items if ("pull_request" in i) == wanted_pr and _active_in(window, i)]

@@ -2,12 +2,22 @@
 retries with jittered backoff on 5xx and secondary rate limits, upstream failures mapped to domain errors.
 
 Never retried: 401, 403 (other than rate limits), 404, 422 — retrying cannot change their answer.
-Capability modules (``oss_tldr.github.*``) build on :class:`GitHubClient`; they never call httpx directly.
+Capability modules (``oss_tldr.github.*``) build on :class:`GitHubClient`, obtained from
+:func:`github_client` (the one factory: settings, timeout, the ``GitHubCalls`` metric); they never call
+httpx directly, and read answers only through :mod:`oss_tldr.github.payloads`.
+
+Whatever GitHub answers, the outcome is a :class:`GitHubResponse` or a :class:`DomainError`: a 2xx that is
+not JSON, an error body that is an array or not JSON, a ``Retry-After`` of ``1e400``, ``nan`` or ``-5``
+never escape as another exception. Every attempt's timeout comes from the request's deadline
+(:mod:`oss_tldr.deadline`), and no retry or wait is started that the deadline cannot fit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import functools
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -16,13 +26,19 @@ from typing import Any
 
 import httpx
 
+from oss_tldr import deadline
 from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited, UpstreamUnavailable
-from oss_tldr.observability import logger
+from oss_tldr.observability import MetricUnit, logger, metrics
+from oss_tldr.settings import Settings, get_settings
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "oss-tldr-backend"
 # A secondary-limit wait longer than this is returned to the caller as 429 instead of slept through.
 MAX_INLINE_WAIT_SECONDS = 5.0
+# A Retry-After (or rate-limit reset) is never taken to mean more than an hour, nor less than nothing.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+DEFAULT_RETRY_AFTER_SECONDS = 60
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class GitHubUnauthorized(DomainError):
@@ -57,19 +73,62 @@ def shared_http_client() -> httpx.Client:
     )
 
 
+def _seconds(raw: str | None) -> float | None:
+    """A header's number of seconds, or None when it is not a finite number (``1e400``, ``nan``, text)."""
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip()[:32])
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else (MAX_RETRY_AFTER_SECONDS if value > 0 else None)
+
+
 def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """How long GitHub asks us to wait, clamped to ``[0, MAX_RETRY_AFTER_SECONDS]``; None when it does
+    not say (or says something that is not a number of seconds or an HTTP date)."""
+    wait: float | None = None
     retry_after = headers.get("retry-after")
     if retry_after:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            return None
-    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
-        try:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - now)
-        except ValueError:
-            return None
-    return None
+        wait = _seconds(retry_after)
+        if wait is None:
+            with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+                wait = email.utils.parsedate_to_datetime(retry_after).timestamp() - now
+    elif headers.get("x-ratelimit-remaining") == "0":
+        reset = _seconds(headers.get("x-ratelimit-reset"))
+        wait = None if reset is None else reset - now
+    if wait is None or not math.isfinite(wait):
+        return None
+    return max(0.0, min(MAX_RETRY_AFTER_SECONDS, wait))
+
+
+def _json_body(response: httpx.Response) -> Any:
+    """The decoded JSON body; :class:`ValueError` when it is not JSON (``RecursionError`` too: a body
+    nested deeper than the parser goes is not a GitHub answer)."""
+    try:
+        return response.json()
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The ``message`` of an error body (GitHub's are ``{"message": ...}``; an empty body has none). Any
+    other body — not JSON, an array — is a 502: a 403 without it cannot be told a rate limit or a refusal."""
+    if not response.content:
+        return ""
+    try:
+        body = _json_body(response)
+    except ValueError as exc:
+        raise _unreadable(response) from exc
+    if not isinstance(body, Mapping):
+        raise _unreadable(response)
+    message = body.get("message")
+    return message if isinstance(message, str) else ""
+
+
+def _unreadable(response: httpx.Response) -> UpstreamUnavailable:
+    logger.warning("github answer unreadable", extra={"status": response.status_code})
+    return UpstreamUnavailable("GitHub returned an unreadable answer; try again shortly.")
 
 
 def _is_rate_limited(response: httpx.Response) -> bool:
@@ -79,15 +138,21 @@ def _is_rate_limited(response: httpx.Response) -> bool:
         return False
     if response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers:
         return True
-    try:
-        message = str(response.json().get("message", "")).lower()
-    except ValueError:
-        return False
-    return "rate limit" in message
+    return "rate limit" in _error_message(response).lower()
+
+
+def _fits(wait: float) -> bool:
+    """Whether, after sleeping ``wait``, the request's deadline still leaves room for another attempt."""
+    left = deadline.remaining()
+    return left is None or left - wait >= deadline.MIN_CALL_SECONDS
 
 
 class GitHubClient:
-    """GitHub REST calls with one token (a user's, or the service token, or none)."""
+    """GitHub REST calls with one token (a user's, or the service token, or none).
+
+    Each attempt's timeout is ``timeout`` or what is left of the request's deadline
+    (:func:`oss_tldr.deadline.timeout`), and a retry (or a rate-limit wait) is made only when another
+    attempt still fits in that deadline; otherwise the last error is raised."""
 
     def __init__(
         self,
@@ -97,6 +162,7 @@ class GitHubClient:
         http: httpx.Client | None = None,
         max_retries: int = 3,
         backoff_base: float = 0.5,
+        timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         on_request: Callable[[str, str, int], None] | None = None,
@@ -106,6 +172,7 @@ class GitHubClient:
         self._http = http or shared_http_client()
         self._max_retries = max_retries
         self._backoff_base = backoff_base
+        self._timeout = timeout
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
@@ -126,6 +193,17 @@ class GitHubClient:
         # Full jitter: uniform in [0, base * 2^attempt].
         return random.uniform(0, self._backoff_base * (2**attempt))
 
+    def _attempt_timeout(self) -> httpx.Timeout:
+        seconds = deadline.timeout(self._timeout)  # DeadlineExceeded (503) when too little is left
+        return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT_SECONDS, seconds))
+
+    def _retry(self, attempt: int, wait: float) -> bool:
+        """Sleep ``wait`` and return True when a retry is allowed and still fits in the deadline."""
+        if attempt >= self._max_retries or not _fits(wait):
+            return False
+        self._sleep(wait)
+        return True
+
     def request(
         self,
         method: str,
@@ -136,20 +214,23 @@ class GitHubClient:
         headers: Mapping[str, str] | None = None,
         url: str | None = None,
     ) -> GitHubResponse:
-        """One logical request; ``url`` overrides ``base_url + path`` (the OAuth host is not the API)."""
+        """One logical request; ``url`` overrides ``base_url + path`` (the OAuth host is not the API).
+
+        A 2xx is returned with its decoded JSON body (a body that is not JSON is a 502); every failure is
+        a :class:`DomainError` (401, 403, 404, 422, 429 with ``Retry-After``, 502, or the deadline's 503)."""
         target = url or f"{self.base_url}{path}"
         attempt = 0
         while True:
+            timeout = self._attempt_timeout()
             self.requests_made += 1
             try:
                 response = self._http.request(
-                    method, target, params=params, json=json, headers=self._headers(headers)
+                    method, target, params=params, json=json, headers=self._headers(headers), timeout=timeout
                 )
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # timeouts included
                 if self._on_request:
                     self._on_request(method, path, 0)
-                if attempt < self._max_retries:
-                    self._sleep(self._backoff(attempt))
+                if self._retry(attempt, self._backoff(attempt)):
                     attempt += 1
                     continue
                 logger.warning("github unreachable", extra={"path": path, "error": type(exc).__name__})
@@ -158,7 +239,7 @@ class GitHubClient:
                 self._on_request(method, path, response.status_code)
             status = response.status_code
             if status < 400:
-                data = response.json() if response.content else None
+                data = self._data(response, path)
                 return GitHubResponse(status=status, data=data, headers=response.headers)
             if _is_rate_limited(response):
                 wait = _retry_after_seconds(response.headers, self._clock())
@@ -169,19 +250,21 @@ class GitHubClient:
                     secondary
                     and wait is not None
                     and wait <= MAX_INLINE_WAIT_SECONDS
-                    and attempt < self._max_retries
+                    and self._retry(attempt, wait + self._backoff(attempt))
                 ):
-                    self._sleep(wait + self._backoff(attempt))
                     attempt += 1
                     continue
                 raise RateLimited(
                     "GitHub rate limit reached; try again later.",
-                    retry_after=int(wait) + 1 if wait is not None else 60,
+                    retry_after=(
+                        min(int(MAX_RETRY_AFTER_SECONDS), math.ceil(wait) + 1)
+                        if wait is not None
+                        else DEFAULT_RETRY_AFTER_SECONDS
+                    ),
                     code="github_rate_limited",
                 )
             if status >= 500:
-                if attempt < self._max_retries:
-                    self._sleep(self._backoff(attempt))
+                if self._retry(attempt, self._backoff(attempt)):
                     attempt += 1
                     continue
                 raise UpstreamUnavailable("GitHub is failing right now; try again shortly.")
@@ -195,5 +278,37 @@ class GitHubClient:
                 raise BadRequest("GitHub rejected the query.", code="github_unprocessable")
             raise UpstreamUnavailable(f"GitHub answered {status}.")
 
+    @staticmethod
+    def _data(response: httpx.Response, path: str) -> Any:
+        if not response.content:
+            return None
+        try:
+            return _json_body(response)
+        except ValueError as exc:  # not JSON, not UTF-8, an integer of 5,000 digits, nested too deep
+            raise _unreadable(response) from exc
+
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> GitHubResponse:
         return self.request("GET", path, params=params)
+
+
+def _count_call(method: str, path: str, status: int) -> None:
+    metrics.add_metric(name="GitHubCalls", unit=MetricUnit.Count, value=1)
+
+
+def github_client(
+    token: str | None,
+    settings: Settings | None = None,
+    *,
+    base_url: str | None = None,
+    max_retries: int | None = None,
+) -> GitHubClient:
+    """The one way production code gets a GitHub client: the configured API (or ``base_url``, the OAuth
+    host), retries and timeout, and every request counted in the ``GitHubCalls`` metric."""
+    settings = settings or get_settings()
+    return GitHubClient(
+        base_url or settings.github_api_url,
+        token,
+        max_retries=settings.github_max_retries if max_retries is None else max_retries,
+        timeout=settings.github_timeout_seconds,
+        on_request=_count_call,
+    )

@@ -1,15 +1,15 @@
 """GitHub calls made on behalf of a signed-in user: the OAuth code exchange, the profile, the user's
-repositories, repository search and a direct repository lookup. All go through :class:`GitHubClient`.
+repositories, repository search and a direct repository lookup. All go through the one client factory
+(:func:`oss_tldr.github.client.github_client`) and answer validated models (:mod:`oss_tldr.github.payloads`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from oss_tldr.errors import BadRequest, ServiceUnavailable, UpstreamUnavailable
-from oss_tldr.github.client import GitHubClient
+from oss_tldr.github import payloads
+from oss_tldr.github.client import GitHubClient, github_client
 from oss_tldr.observability import logger
 from oss_tldr.secrets import resolve_secret
 from oss_tldr.settings import Settings, get_settings
@@ -44,17 +44,17 @@ def oauth_app(settings: Settings | None = None) -> OAuthApp:
 
 
 def api_client(token: str | None, settings: Settings | None = None) -> GitHubClient:
-    settings = settings or get_settings()
-    return GitHubClient(settings.github_api_url, token, max_retries=settings.github_max_retries)
+    return github_client(token, settings)
 
 
 def exchange_oauth_code(
     app: OAuthApp, code: str, code_verifier: str, settings: Settings | None = None
 ) -> OAuthGrant:
     """``POST {GITHUB_WEB_URL}/login/oauth/access_token`` with the PKCE verifier. Not retried: a code is
-    single-use, so a retry after a lost answer could only fail. A refused code is a 400."""
+    single-use, so a retry after a lost answer could only fail. A refused code is a 400; an answer that
+    is not the token JSON is a 502."""
     settings = settings or get_settings()
-    client = GitHubClient(settings.github_web_url, None, max_retries=0)
+    client = github_client(None, settings, base_url=settings.github_web_url, max_retries=0)
     body: dict[str, str] = {
         "client_id": app.client_id,
         "client_secret": app.client_secret,
@@ -70,59 +70,46 @@ def exchange_oauth_code(
         headers={"Accept": "application/json"},
         url=f"{settings.github_web_url}/login/oauth/access_token",
     )
-    data = response.data if isinstance(response.data, Mapping) else {}
-    token = data.get("access_token")
-    if not isinstance(token, str) or not token:
-        error = str(data.get("error") or "no_token")
-        logger.info("oauth code exchange refused", extra={"error": error[:64]})
+    answer = payloads.oauth_token(response.data)
+    if not answer.access_token:
+        error = answer.error or "no_token"
+        logger.info("oauth code exchange refused", extra={"error": error})
         if error in {"incorrect_client_credentials", "redirect_uri_mismatch"}:
             raise UpstreamUnavailable(
                 "GitHub refused the OAuth app configuration.", code="oauth_misconfigured"
             )
         raise BadRequest("The sign-in code is invalid or has expired; sign in again.", code="invalid_code")
-    scope = data.get("scope")
-    return OAuthGrant(access_token=token, scope=str(scope) if scope is not None else None)
+    return OAuthGrant(access_token=answer.access_token, scope=answer.scope)
 
 
-def fetch_authenticated_user(token: str) -> dict[str, Any]:
+def fetch_authenticated_user(token: str) -> payloads.UserProfile:
     """``GET /user`` with the user's token."""
-    data = api_client(token).get("/user").data
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), int) or not data.get("login"):
-        raise UpstreamUnavailable("GitHub returned an unexpected user profile.")
-    return dict(data)
+    return payloads.user_profile(api_client(token).get("/user").data)
 
 
-def list_user_repositories(token: str, per_page: int) -> list[dict[str, Any]]:
+def list_user_repositories(token: str, per_page: int) -> list[payloads.RepositoryPayload]:
     """``GET /user/repos``: the repositories the user owns, collaborates on or sees through an org."""
-    data = (
-        api_client(token)
-        .get(
-            "/user/repos",
-            params={
-                "per_page": per_page,
-                "sort": "updated",
-                "affiliation": "owner,collaborator,organization_member",
-            },
-        )
-        .data
+    response = api_client(token).get(
+        "/user/repos",
+        params={
+            "per_page": per_page,
+            "sort": "updated",
+            "affiliation": "owner,collaborator,organization_member",
+        },
     )
-    return [dict(item) for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+    return payloads.repositories(response.data)
 
 
-def search_repositories(token: str, query: str, per_page: int) -> tuple[int, list[dict[str, Any]]]:
+def search_repositories(
+    token: str, query: str, per_page: int
+) -> tuple[int, list[payloads.RepositoryPayload]]:
     """``GET /search/repositories``: ``(total_count, items)``."""
-    data = api_client(token).get("/search/repositories", params={"q": query, "per_page": per_page}).data
-    if not isinstance(data, Mapping):
-        return 0, []
-    items = [dict(item) for item in data.get("items") or [] if isinstance(item, Mapping)]
-    total = data.get("total_count")
-    return (total if isinstance(total, int) else len(items)), items
+    response = api_client(token).get("/search/repositories", params={"q": query, "per_page": per_page})
+    found = payloads.repository_search(response.data)
+    return found.total_count, found.items
 
 
-def get_repository(token: str | None, owner: str, repo: str) -> dict[str, Any]:
+def get_repository(token: str | None, owner: str, repo: str) -> payloads.RepositoryPayload:
     """``GET /repos/{owner}/{repo}`` with the caller's token: 404 (:class:`NotFound`) when the repository
     does not exist *or* the caller cannot see it."""
-    data = api_client(token).get(f"/repos/{owner}/{repo}").data
-    if not isinstance(data, Mapping) or not data.get("full_name"):
-        raise UpstreamUnavailable("GitHub returned an unexpected repository.")
-    return dict(data)
+    return payloads.repository(api_client(token).get(f"/repos/{owner}/{repo}").data)

@@ -143,7 +143,7 @@ def complete_login(code: str | None, state: str | None) -> SignedIn:
     verifier = consume_state(state)
     grant = github_users.exchange_oauth_code(app, code, verifier)
     profile = github_users.fetch_authenticated_user(grant.access_token)
-    sealed = seal_github_token(int(profile["id"]), grant.access_token)
+    sealed = seal_github_token(profile.id, grant.access_token)
     with session_scope() as session:
         user = upsert_user(session, profile)
         save_sealed_token(session, user.id, sealed, grant.scope)

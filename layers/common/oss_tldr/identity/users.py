@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from oss_tldr.db.models import User
+from oss_tldr.github.payloads import UserProfile, user_profile
 
 
 class UserOut(BaseModel):
@@ -22,19 +24,18 @@ class UserOut(BaseModel):
     avatar_url: str | None = None
 
 
-def _clip(value: Any, limit: int) -> str | None:
-    return str(value)[:limit] if value else None
-
-
-def upsert_user(session: Session, profile: dict[str, Any]) -> User:
-    """Insert or refresh the user of a GitHub ``/user`` payload."""
+def upsert_user(session: Session, profile: UserProfile | Mapping[str, Any]) -> User:
+    """Insert or refresh the user of a GitHub ``/user`` payload (validated by
+    :class:`~oss_tldr.github.payloads.UserProfile`: strings cleaned and within their columns, the avatar
+    only when it is GitHub's)."""
+    profile = user_profile(profile)
     values = {
-        "login": str(profile["login"])[:255],
-        "name": _clip(profile.get("name"), 255),
-        "email": _clip(profile.get("email"), 255),
-        "avatar_url": _clip(profile.get("avatar_url"), 512),
+        "login": profile.login,
+        "name": profile.name or None,
+        "email": profile.email or None,
+        "avatar_url": profile.avatar_url,
     }
-    stmt = insert(User).values(id=int(profile["id"]), **values)
+    stmt = insert(User).values(id=profile.id, **values)
     upsert = stmt.on_conflict_do_update(index_elements=[User.id], set_=values).returning(User)
     user: User = session.scalars(upsert, execution_options={"populate_existing": True}).one()
     return user

@@ -4,8 +4,11 @@
       -> summarise the missing items (≤ 2 batched chat completions) -> digest: repository + people TL;DRs
       (1 chat completion) -> store the new item summaries (one short write) -> ReportContent
 
-No database transaction is open while GitHub or OpenAI is called. New item summaries are written only once
-the whole content has been produced, so a failed generation leaves nothing behind.
+GitHub's items arrive validated (:mod:`oss_tldr.github.payloads`: an item's ``html_url`` is GitHub's or
+rebuilt from the repository and number); people's links are built here from the login alone and avatars
+kept only when GitHub's. No database transaction is open while GitHub or OpenAI is called. New item
+summaries are written only once the whole content has been produced, so a failed generation leaves nothing
+behind.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from oss_tldr import urls
 from oss_tldr.github.activity import fetch_activity, parse_time
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.observability import MetricUnit, logger, metrics
@@ -65,7 +69,9 @@ def _merged(raw: dict[str, Any]) -> bool:
 def _user_ref(user: dict[str, Any] | None) -> UserRef:
     login = str((user or {}).get("login") or "ghost")
     return UserRef(
-        login=login, avatar_url=(user or {}).get("avatar_url"), profile_url=f"https://github.com/{login}"
+        login=login,
+        avatar_url=urls.safe_avatar_url((user or {}).get("avatar_url")),
+        profile_url=urls.profile_url(login),
     )
 
 
@@ -262,8 +268,8 @@ def build_report_content(
         people=[
             Person(
                 username=p.login,
-                avatar_url=p.user.get("avatar_url"),
-                profile_url=f"https://github.com/{p.login}",
+                avatar_url=urls.safe_avatar_url(p.user.get("avatar_url")),
+                profile_url=urls.profile_url(p.login),
                 tldr=digest.people.get(p.login, ""),
                 prs=[item(raw) for raw in p.prs],
                 issues=[item(raw) for raw in p.issues],

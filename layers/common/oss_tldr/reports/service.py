@@ -129,16 +129,9 @@ def current_fingerprint(settings: Settings | None = None) -> Fingerprint:
 
 
 def github_client(token: str | None, settings: Settings | None = None) -> GitHubClient:
-    from oss_tldr.github.client import GitHubClient
+    from oss_tldr.github.client import github_client as factory  # the one factory; httpx on a miss only
 
-    settings = settings or get_settings()
-
-    def count(method: str, path: str, status: int) -> None:
-        _metric("GitHubCalls", 1)
-
-    return GitHubClient(
-        settings.github_api_url, token, max_retries=settings.github_max_retries, on_request=count
-    )
+    return factory(token, settings)
 
 
 def validate(owner: str, repo: str, timeframe: str) -> tuple[str, str, Window]:

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -294,7 +295,13 @@ def _resolve(user_id: int, refs: dict[str, _Ref]) -> dict[str, Mapping[str, Any]
     if missing:
         token = user_github_token(user_id)
         with ThreadPoolExecutor(max_workers=LOOKUP_WORKERS) as pool:
-            payloads = list(pool.map(lambda ref: lookup(token, ref.owner, ref.repo), missing))
+            # Each lookup runs in a copy of this request's context: its deadline bounds them (a thread
+            # does not inherit context variables).
+            futures = [
+                pool.submit(contextvars.copy_context().run, lookup, token, ref.owner, ref.repo)
+                for ref in missing
+            ]
+            payloads = [future.result() for future in futures]
         for ref, payload in zip(missing, payloads, strict=True):
             if payload is not None:
                 resolved[ref.key] = payload

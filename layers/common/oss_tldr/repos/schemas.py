@@ -1,7 +1,9 @@
 """The contract's ``Repository`` shape, from a GitHub payload or from a ``repositories`` row.
 
 ``id`` is GitHub's repository id (what the SPA gets from search and keeps); ``stargazers_count`` is always
-a number (the SPA crashes on a missing one).
+a number (the SPA crashes on a missing one). A GitHub payload is read only through
+:class:`~oss_tldr.github.payloads.RepositoryPayload` (one parsing boundary): numbers clamped to the
+columns, strings cleaned, ``html_url`` GitHub's own or rebuilt from the full name.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from oss_tldr import urls
 from oss_tldr.db.models import Repository
+from oss_tldr.github import payloads
+from oss_tldr.github.payloads import RepositoryPayload
 
 
 class RepositoryOut(BaseModel):
@@ -36,33 +41,22 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def from_github(payload: Mapping[str, Any]) -> RepositoryOut:
-    full_name = str(payload["full_name"])
-    owner_login, _, name = full_name.partition("/")
-    owner = payload.get("owner")
-    if isinstance(owner, Mapping) and isinstance(owner.get("login"), str):
-        owner_login = owner["login"]
+def from_github(payload: RepositoryPayload | Mapping[str, Any]) -> RepositoryOut:
+    """The contract's shape of a GitHub repository payload (validated here if it is still a dict)."""
+    repo = payloads.repository(payload)
     return RepositoryOut(
-        id=_int(payload.get("id")),
-        name=_str(payload.get("name")) or name,
-        full_name=full_name,
-        owner=owner_login,
-        description=_str(payload.get("description")),
-        html_url=_str(payload.get("html_url")) or f"https://github.com/{full_name}",
-        private=bool(payload.get("private", False)),
-        fork=bool(payload.get("fork", False)),
-        archived=bool(payload.get("archived", False)),
-        language=_str(payload.get("language")),
-        stargazers_count=_int(payload.get("stargazers_count")),
-        updated_at=_str(payload.get("updated_at")),
+        id=repo.id,
+        name=repo.name or repo.full_name.partition("/")[2],
+        full_name=repo.full_name,
+        owner=repo.owner_login,
+        description=repo.description,
+        html_url=repo.html_url or urls.repository_url(repo.full_name),
+        private=repo.private,
+        fork=repo.fork,
+        archived=repo.archived,
+        language=repo.language,
+        stargazers_count=repo.stargazers_count,
+        updated_at=repo.updated_at,
     )
 
 
@@ -93,8 +87,9 @@ def parse_github_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def row_values(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """``repositories`` column values of a GitHub payload (``full_name`` lower-cased: the unique key)."""
+def row_values(payload: RepositoryPayload | Mapping[str, Any]) -> dict[str, Any]:
+    """``repositories`` column values of a GitHub payload (``full_name`` lower-cased: the unique key;
+    numbers already clamped to the columns by the payload model)."""
     out = from_github(payload)
     return {
         "full_name": out.full_name.lower(),

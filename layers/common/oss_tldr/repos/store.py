@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from oss_tldr.db.models import Repository, UserRepository
+from oss_tldr.github.payloads import RepositoryPayload
 from oss_tldr.repos.schemas import row_values
 
 
@@ -20,7 +21,9 @@ class KnownRepository:
     is_private: bool
 
 
-def upsert_repository_row(session: Session, payload: Mapping[str, Any]) -> KnownRepository:
+def upsert_repository_row(
+    session: Session, payload: RepositoryPayload | Mapping[str, Any]
+) -> KnownRepository:
     """Insert or refresh the cached metadata of a GitHub repository payload (the one mapping of a payload
     to a ``repositories`` row, shared by tracking, import and report generation)."""
     values = row_values(payload)
@@ -34,7 +37,7 @@ def upsert_repository_row(session: Session, payload: Mapping[str, Any]) -> Known
     return KnownRepository(int(row.id), bool(row.is_private))
 
 
-def upsert_repository(session: Session, payload: Mapping[str, Any]) -> int:
+def upsert_repository(session: Session, payload: RepositoryPayload | Mapping[str, Any]) -> int:
     """:func:`upsert_repository_row`'s ``repositories.id``."""
     return upsert_repository_row(session, payload).id
 

@@ -13,6 +13,7 @@ from oss_tldr.errors import BadRequest, NotFound
 from oss_tldr.github import users as github_users
 from oss_tldr.github.client import GitHubForbidden, GitHubUnauthorized
 from oss_tldr.github.names import full_name_key, parse_repo_ref
+from oss_tldr.github.payloads import RepositoryPayload
 from oss_tldr.identity.tokens import github_token_for
 from oss_tldr.repos import store
 from oss_tldr.repos.schemas import RepositoryOut, from_github, from_row
@@ -28,7 +29,7 @@ def user_github_token(user_id: int) -> str:
     return token
 
 
-def lookup(token: str, owner: str, repo: str) -> dict[str, Any] | None:
+def _visible(token: str, owner: str, repo: str) -> RepositoryPayload | None:
     """The repository as the token sees it, or None when it does not exist or is not visible."""
     try:
         return github_users.get_repository(token, owner, repo)
@@ -36,9 +37,15 @@ def lookup(token: str, owner: str, repo: str) -> dict[str, Any] | None:
         return None
 
 
+def lookup(token: str, owner: str, repo: str) -> dict[str, Any] | None:
+    """:func:`_visible` as the validated payload's dict (what import hands to the row upsert)."""
+    found = _visible(token, owner, repo)
+    return None if found is None else found.model_dump()
+
+
 def track_repository(user_id: int, repo_url: str) -> RepositoryOut:
     owner, repo = parse_repo_ref(repo_url)
-    payload = lookup(user_github_token(user_id), owner, repo)
+    payload = _visible(user_github_token(user_id), owner, repo)
     if payload is None:
         raise NotFound("No such repository, or you cannot see it.", code="repository_not_found")
     with session_scope() as session:
@@ -66,7 +73,7 @@ def untrack_repository_id(user_id: int, repository_id: int) -> bool:
 
 def user_repositories(user_id: int, per_page: int) -> list[RepositoryOut]:
     items = github_users.list_user_repositories(user_github_token(user_id), per_page)
-    return [from_github(item) for item in items if item.get("full_name")]
+    return [from_github(item) for item in items]
 
 
 def search(user_id: int, query: str, per_page: int) -> tuple[list[RepositoryOut], int]:
@@ -78,26 +85,24 @@ def search(user_id: int, query: str, per_page: int) -> tuple[list[RepositoryOut]
     if not query:
         return [], 0
     token = user_github_token(user_id)
-    exact: dict[str, Any] | None = None
+    exact: RepositoryPayload | None = None
     try:
         owner, repo = parse_repo_ref(query)
     except BadRequest:
         search_query = query
     else:
-        exact = lookup(token, owner, repo)
+        exact = _visible(token, owner, repo)
         search_query = f"{owner}/{repo}"
     total, items = github_users.search_repositories(token, search_query, per_page)
     results: list[RepositoryOut] = []
     seen: set[int] = set()
     for item in ([exact] if exact else []) + items:
-        if not item.get("full_name"):
-            continue
         out = from_github(item)
         if out.id in seen:
             continue
         seen.add(out.id)
         results.append(out)
     results = results[:per_page]
-    if exact is not None and not any(i.get("id") == exact.get("id") for i in items):
+    if exact is not None and not any(i.id == exact.id for i in items):
         total += 1
     return results, max(total, len(results))

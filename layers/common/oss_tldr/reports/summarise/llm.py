@@ -6,6 +6,9 @@ item summaries in ⌈n / 40⌉ batches (a report shows at most 70 distinct items
 budget pays for retries of an invalid answer, a 5xx or a dropped connection; when nothing is left the
 report fails with 502 rather than return partial or unchecked content. A 429 from OpenAI is not retried:
 it becomes our 429 (``RateLimited``). The SDK's own retries are off so every request is counted here.
+Each request's timeout is what is left of the request's deadline when that is shorter than
+``OPENAI_TIMEOUT_SECONDS`` (:mod:`oss_tldr.deadline`), and no retry is started that the deadline cannot
+fit: the request answers its 502 (or the deadline's 503) before API Gateway gives up on it.
 
 This module imports the OpenAI SDK; only :func:`oss_tldr.reports.summarise.get_summariser` imports it,
 and only when an API key is configured.
@@ -20,6 +23,7 @@ from typing import Any, TypeVar
 
 import openai
 
+from oss_tldr import deadline
 from oss_tldr.errors import RateLimited, UpstreamUnavailable
 from oss_tldr.observability import logger
 from oss_tldr.reports.summarise import prompts
@@ -42,20 +46,28 @@ class _Retryable(Exception):
         self.reason = reason
 
 
+def _another_attempt_fits() -> bool:
+    left = deadline.remaining()
+    return left is None or left >= deadline.MIN_CALL_SECONDS
+
+
 def _retry_after(exc: openai.APIStatusError) -> int:
+    """OpenAI's ``Retry-After`` in whole seconds, within 1..3600 (``1e400`` or ``nan`` is the default)."""
     try:
-        return int(float(exc.response.headers.get("retry-after", "20")))
+        seconds = float(str(exc.response.headers.get("retry-after", "20"))[:32])
     except ValueError:
         return 20
+    return max(1, min(3600, math.ceil(seconds))) if math.isfinite(seconds) else 20
 
 
 class OpenAISummariser:
     prompt_version = prompts.PROMPT_VERSION
 
-    def __init__(self, client: openai.OpenAI, model: str) -> None:
+    def __init__(self, client: openai.OpenAI, model: str, *, timeout: float = 30.0) -> None:
         self._client = client
         self.model = model
         self.name = f"openai:{model}"
+        self._timeout = timeout
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAISummariser:
@@ -66,7 +78,7 @@ class OpenAISummariser:
             timeout=settings.openai_timeout_seconds,
             max_retries=0,
         )
-        return cls(client, settings.openai_model)
+        return cls(client, settings.openai_model, timeout=settings.openai_timeout_seconds)
 
     def __repr__(self) -> str:
         return f"OpenAISummariser({self.model!r})"
@@ -129,7 +141,7 @@ class OpenAISummariser:
             except _Retryable as exc:
                 reason = exc.reason
             logger.warning("openai answer unusable", extra={"purpose": purpose, "reason": reason})
-            if not budget.can_retry():
+            if not budget.can_retry() or not _another_attempt_fits():
                 raise UpstreamUnavailable("The AI summariser failed to answer; try again shortly.")
             budget.retry(purpose)
 
@@ -141,6 +153,8 @@ class OpenAISummariser:
                 response_format={"type": "json_object"},
                 temperature=0.2,
                 max_completion_tokens=max_tokens,
+                # What is left of the request's deadline, if less (503 when too little is left to ask).
+                timeout=deadline.timeout(self._timeout),
             )
         except openai.RateLimitError as exc:
             raise RateLimited(

@@ -1,0 +1,120 @@
+"""Issue 7, finding 9: every GitHub and OpenAI call takes its timeout from the request's deadline, and no
+retry is made that the deadline cannot fit; a slow upstream is a 502/503 inside the request, and nothing
+is cached. (HTTP-level cases through the local API: tests/contract/test_hardening_github.py.)
+
+No timed assertions: the requests counted say that nothing was retried past the deadline, the status that
+the request ended on its own terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fakes.github_activity import add_item
+from fixtures_identity import call
+from sqlalchemy import func, select
+
+from oss_tldr import deadline
+from oss_tldr.db.models import ItemSummary, Report
+from oss_tldr.deadline import DeadlineExceeded
+from oss_tldr.errors import UpstreamUnavailable
+from oss_tldr.github.activity import fetch_repository
+from oss_tldr.github.client import GitHubClient
+from oss_tldr.reports import service
+from oss_tldr.reports.content import build_report_content
+from oss_tldr.reports.service import Requester
+from oss_tldr.reports.summarise import get_summariser
+from oss_tldr.reports.windows import window_for
+from tools.lambda_local import FakeLambdaContext
+
+SEARCH = r"^/search/issues$"
+GH_TOKEN = "gho_fake_deadline_user"
+
+
+def _count(db, model) -> int:
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(model)))
+
+
+def _recent_activity(fake_github, count: int = 4) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for i in range(count):
+        add_item(
+            fake_github,
+            "octo/hello",
+            kind="pr" if i % 2 else "issue",
+            login=f"dev{i}",
+            comments=i,
+            created_at=now - dt.timedelta(days=2),
+            updated_at=now - dt.timedelta(hours=2),
+        )
+
+
+@pytest.fixture
+def user(fake_github, make_user):
+    fake_github.add_user("octocat", GH_TOKEN, id=71)
+    fake_github.add_repo("octo/hello")
+    return make_user(id=71, login="octocat", github_token=GH_TOKEN)
+
+
+def test_a_slow_github_search_fails_the_generation_within_a_two_second_deadline(
+    engine, db, fake_github, user
+):
+    fake_github.delay("GET", SEARCH, seconds=8, times=10)
+    with deadline.request_deadline(2), pytest.raises((UpstreamUnavailable, DeadlineExceeded)) as info:
+        service.get_section(Requester.user(user.id), "octo", "hello", "last_week", "prs")
+    assert info.value.status in (502, 503)
+    # Up to 3 retries were configured: none was started once the deadline could not fit one.
+    assert fake_github.count("GET", SEARCH) == 1
+    assert _count(db, Report) == 0
+
+
+def test_a_slow_github_search_is_a_json_error_from_a_handler_with_three_seconds_left(
+    engine, db, fake_github, user
+):
+    fake_github.delay("GET", SEARCH, seconds=8, times=10)
+    status, body, _ = call(
+        "ReportsFunction",
+        "reports_section.json",
+        FakeLambdaContext(function_name="ReportsFunction", timeout_ms=3000),
+        headers={"authorization": f"Bearer {user.token}"},
+    )
+    assert status in (502, 503) and set(body) == {"detail", "code"}, body
+    assert body["code"] in {"upstream_unavailable", "deadline_exceeded"}
+    assert fake_github.count("GET", SEARCH) == 1
+    assert _count(db, Report) == 0
+
+
+def test_a_slow_model_fails_the_content_within_the_deadline_without_a_retry(
+    engine, db, fake_github, fake_openai
+):
+    _recent_activity(fake_github)
+    github = GitHubClient(fake_github.url, GH_TOKEN, sleep=lambda s: None)
+    repo = fetch_repository(github, "octo", "hello")
+    fake_openai.delay(seconds=8, times=10)
+    with deadline.request_deadline(2), pytest.raises((UpstreamUnavailable, DeadlineExceeded)):
+        build_report_content(repo, window_for("last_week"), github=github, summariser=get_summariser())
+    assert fake_openai.count() == 1  # the retry budget was there, the deadline was not
+    assert _count(db, ItemSummary) == 0
+
+
+def test_a_slow_model_is_a_json_error_from_a_handler_and_caches_nothing(
+    engine, db, fake_github, fake_openai, user
+):
+    _recent_activity(fake_github)
+    fake_openai.delay(seconds=8, times=10)
+    status, body, _ = call(
+        "ReportsFunction",
+        "reports_section.json",
+        FakeLambdaContext(function_name="ReportsFunction", timeout_ms=3000),
+        headers={"authorization": f"Bearer {user.token}"},
+    )
+    assert status in (502, 503) and set(body) == {"detail", "code"}, body
+    assert fake_openai.count() == 1
+    assert _count(db, Report) == 0 and _count(db, ItemSummary) == 0
+
+
+def test_outside_a_request_the_configured_timeouts_apply(fake_github):
+    fake_github.add_repo("octo/hello")
+    assert deadline.remaining() is None
+    assert GitHubClient(fake_github.url, None).get("/repos/octo/hello").status == 200
