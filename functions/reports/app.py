@@ -8,7 +8,6 @@ answers 202 with a job when the shared generation cannot finish within this requ
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -36,13 +35,11 @@ from oss_tldr.reports.schemas import (
     ReportSummary,
 )
 from oss_tldr.reports.store import StoredReport, SummaryRow
-from oss_tldr.settings import get_settings
 
 app = create_app()
 auth = [require_session]
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
 ReportId = Annotated[int, Path(ge=1, le=service.MAX_REPORT_ID)]  # reports.id is a Postgres integer
-SAFETY_MARGIN_SECONDS = 2.0
 
 
 def _caller() -> tuple[Principal, service.Requester]:
@@ -51,12 +48,9 @@ def _caller() -> tuple[Principal, service.Requester]:
 
 
 def _deadline() -> float:
-    """Wait for a shared generation at most ``REPORT_WAIT_SECONDS``, and never past the Lambda's time."""
-    wait = float(get_settings().report_wait_seconds)
-    context = app.lambda_context
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        wait = min(wait, context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
-    return time.monotonic() + max(0.0, wait)
+    """Wait for a shared generation at most ``REPORT_WAIT_SECONDS``, and never past the request's deadline
+    (which ``lambda_entrypoint`` opens from the Lambda's remaining time and API Gateway's 29 s)."""
+    return service.wait_deadline()
 
 
 def _iso(value: Any) -> str | None:

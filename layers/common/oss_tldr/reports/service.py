@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from oss_tldr import deadline as request_budget
 from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited, ServiceUnavailable
 from oss_tldr.github.names import validate_owner_repo
 from oss_tldr.observability import MetricUnit, metrics
@@ -132,6 +133,20 @@ def github_client(token: str | None, settings: Settings | None = None) -> GitHub
     from oss_tldr.github.client import github_client as factory  # the one factory; httpx on a miss only
 
     return factory(token, settings)
+
+
+# Left of the request's deadline when a wait for a shared generation ends: enough for the waiter's own
+# visibility lookup and the answer (so an outsider's answer is the 404 of a missing repository, not a 503).
+WAIT_MARGIN_SECONDS = 4.0
+
+
+def wait_deadline() -> float:
+    """Until when a request waits for a shared generation (a ``time.monotonic()`` value): at most
+    ``REPORT_WAIT_SECONDS``, and never closer than :data:`WAIT_MARGIN_SECONDS` to the request's deadline
+    (:mod:`oss_tldr.deadline`; API Gateway gives up after 29 s)."""
+    limit = time.monotonic() + get_settings().report_wait_seconds
+    at = request_budget.deadline()
+    return limit if at is None else min(limit, at - WAIT_MARGIN_SECONDS)
 
 
 def validate(owner: str, repo: str, timeframe: str) -> tuple[str, str, Window]:
@@ -305,7 +320,7 @@ def get_section(
     if section not in store.SECTIONS:
         raise BadRequest("Unknown section: use prs, issues, people or tldr.", code="invalid_section")
     owner, repo, window = validate(owner, repo, timeframe)
-    deadline = deadline if deadline is not None else time.monotonic() + get_settings().report_wait_seconds
+    deadline = deadline if deadline is not None else wait_deadline()
     if not force:
         hit = store.find_section(
             f"{owner}/{repo}",
@@ -380,7 +395,7 @@ def generate_report(
     """The whole report (``POST /reports/generate``, ``make report``): served from the cache, generated
     here, or the shared generation's result; :class:`Pending` when that did not finish in time."""
     owner, repo, window = validate(owner, repo, timeframe)
-    deadline = deadline if deadline is not None else time.monotonic() + get_settings().report_wait_seconds
+    deadline = deadline if deadline is not None else wait_deadline()
     fingerprint = current_fingerprint()
     if not force:
         hit = store.find_section(
