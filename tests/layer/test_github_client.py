@@ -253,3 +253,10 @@ def test_the_factory_takes_its_timeout_and_retries_from_the_settings(fake_github
 def test_a_github_timeout_that_is_not_a_usable_number_stops_the_cold_start(value):
     with pytest.raises(ConfigurationError):
         Settings.from_env({"GITHUB_TIMEOUT_SECONDS": value})
+
+
+def test_the_openai_timeout_is_read_from_the_environment():
+    assert Settings.from_env({"OPENAI_TIMEOUT_SECONDS": "12.5"}).openai_timeout_seconds == 12.5
+    assert Settings.from_env({}).openai_timeout_seconds == 30.0
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"OPENAI_TIMEOUT_SECONDS": "inf"})

@@ -143,6 +143,9 @@ class Settings:
             openai_api_key_arn=env.get("OPENAI_API_KEY_ARN") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_model=env.get("OPENAI_MODEL") or cls.openai_model,
+            openai_timeout_seconds=_float(
+                env, "OPENAI_TIMEOUT_SECONDS", cls.openai_timeout_seconds, minimum=0.5
+            ),
             jwt_secret_arn=env.get("JWT_SECRET_ARN") or None,
             token_kms_key_id=env.get("TOKEN_KMS_KEY_ID") or None,
             session_ttl_seconds=_int(env, "SESSION_TTL_SECONDS", cls.session_ttl_seconds, minimum=60),
