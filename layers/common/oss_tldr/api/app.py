@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from oss_tldr.api.auth import authenticate_route
+from oss_tldr.api.json_guard import check_json_text, check_parameters
 from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
 from oss_tldr.observability import logger, metrics, tracer
@@ -71,6 +72,13 @@ def _limit_body(app: APIGatewayHttpResolver, max_body_bytes: int) -> None:
         raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
 
 
+def _check_parameters(app: APIGatewayHttpResolver) -> None:
+    """Query and path parameters carry no NUL or surrogate (:mod:`oss_tldr.api.json_guard`)."""
+    event = app.current_event
+    check_parameters((event.query_string_parameters or {}).values())
+    check_parameters((event.path_parameters or {}).values())
+
+
 def _require_text_body(app: APIGatewayHttpResolver) -> None:
     """A body that is not UTF-8 text cannot be JSON: 422 (Powertools would fail decoding it)."""
     try:
@@ -84,7 +92,9 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
     ``require_session``, authentication. Powertools runs its validation before every middleware, so without
     this a request with neither a session nor a valid body would be a 422 instead of a 401, and an
     oversized body would be parsed before being refused. A body must be JSON (any other content type is a
-    422) and a JSON object (Powertools would take the first element of an array as the body)."""
+    422) and a JSON object (Powertools would take the first element of an array as the body); its raw text
+    is bounded before it is parsed (:mod:`oss_tldr.api.json_guard`: depth, number length, NUL and lone
+    surrogates), and so are the query and path parameters."""
 
     def __init__(self, max_body_bytes: int) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -93,6 +103,7 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
         _limit_body(app, self.max_body_bytes)
         authenticate_route(app)
+        _check_parameters(app)
         _require_text_body(app)
         return super().handler(app, next_middleware)
 
@@ -102,6 +113,7 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
             # JSON in, always: Powertools would parse forms and multipart (and fail with a 500 on a
             # multipart type without a boundary).
             raise ValidationFailed(NOT_JSON)
+        check_json_text(app.current_event.decoded_body or "")  # bounded before it is parsed
         body = super()._get_body(app)
         if isinstance(body, list):  # Powertools would validate the first element of an array instead
             error = {"type": "model_type", "loc": ("body",), "msg": "the body must be a JSON object"}
