@@ -11,16 +11,18 @@ EVENT ?= events/health.json
 REPO ?=
 TIMEFRAME ?= last_week
 PYTEST_ARGS ?=
+FUZZ_EXAMPLES ?= 300
 SAM_PYENV := 3.11.7:3.12.1:3.13.0
 
 export PYTHONPATH := $(CURDIR)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test lint format validate build deploy invoke report bench migrate openapi clean
+.PHONY: help install dev test fuzz lint format validate build deploy invoke report bench migrate openapi clean
 
 help:
 	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
 	@echo "make test      - the whole test suite against a real (embedded) Postgres"
+	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
 	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one handler, one event"
 	@echo "make lint | validate | build | deploy | bench | migrate"
@@ -45,6 +47,11 @@ dev: migrate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The bounded schemathesis pass of `make test`, with many more (random) cases.
+fuzz: $(STAMP)
+	SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_RANDOM=1 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/contract/test_schemathesis.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

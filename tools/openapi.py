@@ -1,8 +1,11 @@
 """``make openapi``: write docs/openapi.json, the OpenAPI description of every API function.
 
-It is generated from the handlers' Powertools resolvers (their pydantic request and response models),
-so it cannot drift from the code; a test checks that the committed file is current and that its
-routes are exactly template.yaml's.
+It is generated from the handlers' Powertools resolvers (their pydantic request and response models, each
+route's ``responses=`` naming the error statuses its logic answers), so it cannot drift from the code; here
+every operation also gets the statuses the shared resolver answers on every route (413, 422, 503) and,
+when it needs a session, 401 and the bearer security scheme. A test checks that the committed file is
+current and that its routes are exactly template.yaml's; tests/contract/test_schemathesis.py checks it
+against the running API.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from oss_tldr.api.auth import require_session, require_signed_token
+from oss_tldr.api.responses import DESCRIPTIONS, EVERY_ROUTE, Error
 from tools.lambda_local import ROOT, functions, load_module
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -24,43 +29,50 @@ INFO = {
 }
 
 
-# Routes that need no session; every other route takes `Authorization: Bearer <session token>`.
-PUBLIC = {
-    "/api/v1/health",
-    "/api/v1/auth/github/login",
-    "/api/v1/auth/github/callback",
-    "/api/v1/auth/validate",
-}
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["detail", "code"],
-    "properties": {
-        "detail": {"type": "string", "description": "A human sentence, safe to show."},
-        "code": {"type": "string", "description": "A stable snake_case machine code."},
-    },
-    "title": "Error",
-}
-ERRORS = {
-    "400": "Bad input (repository URL, timeframe, section, malformed JSON).",
-    "401": "Missing, expired or invalid session.",
-    "404": "Not found (also a private repository the caller cannot see).",
-    "422": "The body or parameters do not validate.",
-    "429": "Quota or upstream rate limit; see Retry-After.",
-    "502": "GitHub or OpenAI unavailable.",
-    "503": "The database is unavailable.",
-}
+def _error(status: int) -> dict[str, Any]:
+    return {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
-def _document_errors(path: str, operation: dict[str, Any]) -> None:
+def _authenticated(app: Any) -> set[tuple[str, str]]:
+    """The (method, path) of the routes that need a session: ``require_session`` or
+    ``require_signed_token`` on the route or on the whole resolver."""
+    found = set()
+    for route in app._static_routes + app._dynamic_routes:
+        middlewares = [*app._router_middlewares, *route.middlewares]
+        if require_session in middlewares or require_signed_token in middlewares:
+            found.add((route.method.lower(), route.openapi_path))
+    return found
+
+
+def _integer_bounds(app: Any) -> dict[tuple[str, str, str], dict[str, int]]:
+    """The exact bounds of integer parameters: Powertools' OpenAPI model stores them as floats, and
+    2^63-1 as a float is 2^63, one past the column."""
+    bounds: dict[tuple[str, str, str], dict[str, int]] = {}
+    for route in app._static_routes + app._dynamic_routes:
+        for field in [*route.dependant.path_params, *route.dependant.query_params]:
+            exact = {}
+            for constraint in field.field_info.metadata:
+                for attr, key in (("ge", "minimum"), ("le", "maximum")):
+                    value = getattr(constraint, attr, None)
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        exact[key] = value
+            if exact:
+                bounds[(route.method.lower(), route.openapi_path, field.alias)] = exact
+    return bounds
+
+
+def _document(path: str, method: str, operation: dict[str, Any], *, authenticated: bool) -> None:
     responses = operation.setdefault("responses", {})
-    for status, description in ERRORS.items():
-        if status == "401" and path in PUBLIC:
-            continue
-        responses[status] = {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-    if path not in PUBLIC:
+    for status in (*EVERY_ROUTE, *((401,) if authenticated else ())):
+        responses[str(status)] = _error(status)
+    for status in list(responses):
+        if status[0] in "45":  # one schema, one wording per status
+            responses[status] = _error(int(status))
+    operation["responses"] = dict(sorted(responses.items()))
+    if authenticated:
         operation["security"] = [{"session": []}]
 
 
@@ -81,16 +93,18 @@ def build() -> dict[str, Any]:
         if app is None:
             continue
         part = json.loads(app.get_openapi_json_schema(title=INFO["title"], version=INFO["version"]))
+        authenticated, bounds = _authenticated(app), _integer_bounds(app)
         for path, operations in part.get("paths", {}).items():
+            for method, operation in operations.items():
+                _document(path, method, operation, authenticated=(method, path) in authenticated)
+                for parameter in operation.get("parameters", []):
+                    parameter["schema"].update(bounds.get((method, path, parameter["name"]), {}))
             spec["paths"].setdefault(path, {}).update(operations)
         spec["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
-    for path, operations in spec["paths"].items():
-        for operation in operations.values():
-            _document_errors(path, operation)
     schemas = spec["components"]["schemas"]
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
-    schemas["Error"] = ERROR_SCHEMA
+    schemas.setdefault("Error", Error.model_json_schema())
     spec["paths"] = dict(sorted(spec["paths"].items()))
     spec["components"]["schemas"] = dict(sorted(schemas.items()))
     return spec

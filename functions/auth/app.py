@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from oss_tldr.api import create_app, lambda_entrypoint
 from oss_tldr.api.auth import bearer_token, current_principal, require_session
+from oss_tldr.api.responses import errors
 from oss_tldr.identity import oauth
 from oss_tldr.identity.users import UserOut
 
@@ -52,14 +53,14 @@ class LogoutResponse(BaseModel):
     ok: bool
 
 
-@app.get("/api/v1/auth/github/login")
+@app.get("/api/v1/auth/github/login", responses=errors())
 def login() -> LoginResponse:
     source_ip = app.current_event.request_context.http.source_ip
     start = oauth.start_login(client=oauth.client_key(source_ip))
     return LoginResponse(state=start.state, auth_url=start.auth_url)
 
 
-@app.post("/api/v1/auth/github/callback")
+@app.post("/api/v1/auth/github/callback", responses=errors(400, 429, 502))
 def callback(body: CallbackRequest) -> CallbackResponse:
     signed_in = oauth.complete_login(body.code, body.state)
     return CallbackResponse(
@@ -80,7 +81,7 @@ def logout() -> LogoutResponse:
     return LogoutResponse(ok=True)
 
 
-@app.get("/api/v1/auth/me", middlewares=[require_session])
+@app.get("/api/v1/auth/me", middlewares=[require_session], responses=errors(404))
 def me() -> UserOut:
     return oauth.current_user(current_principal(app).user_id)
 

@@ -22,14 +22,26 @@ from oss_tldr.api.auth import (
     require_signed_token,
     verified_claims,
 )
+from oss_tldr.api.responses import (
+    CURSOR_DOC,
+    OWNER_DOC,
+    REPO_DOC,
+    REPO_REF_DOC,
+    SECTION_DOC,
+    TIMEFRAME_DOC,
+    errors,
+)
 from oss_tldr.errors import Unauthorized
-from oss_tldr.github.names import parse_repo_ref
+from oss_tldr.github.names import OPTIONAL_REPO_REF_DOC, parse_repo_ref
 from oss_tldr.reports import service
 from oss_tldr.reports.schemas import (
     GenerateRequest,
     Invalidated,
+    IssuesSection,
     JobAccepted,
     JobStatus,
+    PeopleSection,
+    PrsSection,
     Report,
     ReportPage,
     ReportSummary,
@@ -40,6 +52,41 @@ app = create_app()
 auth = [require_session]
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
 ReportId = Annotated[int, Path(ge=1, le=service.MAX_REPORT_ID)]  # reports.id is a Postgres integer
+# Checked by the logic (400 with its own code, as the contract says), documented here.
+Timeframe = Annotated[str, Query(max_length=20, json_schema_extra=TIMEFRAME_DOC)]
+Cursor = Annotated[str | None, Query(max_length=200, json_schema_extra=CURSOR_DOC)]
+RepoRef = Annotated[str, Query(min_length=1, max_length=512, json_schema_extra=REPO_REF_DOC)]
+SECTION_RESPONSES = errors(
+    400,
+    404,
+    429,
+    502,
+    success={
+        200: {
+            "description": "The section: JSON for prs, issues and people; the TL;DR paragraph as text/plain.",
+            "content": {
+                "application/json": {"model": PrsSection | IssuesSection | PeopleSection},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+GENERATE_RESPONSES = errors(
+    400,
+    404,
+    429,
+    502,
+    success={
+        200: {
+            "description": "The report, ready within this request.",
+            "content": {"application/json": {"model": Report}},
+        },
+        202: {
+            "description": "The shared generation is still running: poll the job.",
+            "content": {"application/json": {"model": JobAccepted}},
+        },
+    },
+)
 
 
 def _caller() -> tuple[Principal, service.Requester]:
@@ -108,12 +155,16 @@ def _verified(user_id: int) -> None:
         raise Unauthorized("The session token is not valid.", code="invalid_token")
 
 
-@app.get("/api/v1/reports/<owner>/<repo>/<section>", middlewares=[require_signed_token])
+@app.get(
+    "/api/v1/reports/<owner>/<repo>/<section>",
+    middlewares=[require_signed_token],
+    responses=SECTION_RESPONSES,
+)
 def section(
-    owner: str,
-    repo: str,
-    section: str,
-    timeframe: Annotated[str, Query(max_length=20)] = "last_week",
+    owner: Annotated[str, Path(json_schema_extra=OWNER_DOC)],
+    repo: Annotated[str, Path(json_schema_extra=REPO_DOC)],
+    section: Annotated[str, Path(json_schema_extra=SECTION_DOC)],
+    timeframe: Timeframe = "last_week",
     force: Annotated[bool, Query()] = False,
 ) -> Response[str]:
     requester = _section_caller()
@@ -135,7 +186,7 @@ def _json_time(value: Any) -> str:
     return f'"{value.isoformat()}"' if value is not None else "null"
 
 
-@app.post("/api/v1/reports/generate", middlewares=auth)
+@app.post("/api/v1/reports/generate", middlewares=auth, responses=GENERATE_RESPONSES)
 def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
     _, requester = _caller()
     owner, repo = parse_repo_ref(body.repo_url)
@@ -153,8 +204,8 @@ def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
     return Response(status_code=200, content_type="application/json", body=report)
 
 
-@app.get("/api/v1/reports/jobs/<job_id>", middlewares=auth)
-def job(job_id: str) -> JobStatus:
+@app.get("/api/v1/reports/jobs/<job_id>", middlewares=auth, responses=errors(404))
+def job(job_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> JobStatus:
     _, requester = _caller()
     view = service.job_status(requester, job_id)
     return JobStatus(
@@ -166,25 +217,25 @@ def job(job_id: str) -> JobStatus:
     )
 
 
-@app.get("/api/v1/reports/<report_id>", middlewares=auth)
+@app.get("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(404, 429, 502))
 def report_by_id(report_id: ReportId) -> Report:
     _, requester = _caller()
     return _report(service.report_by_id(requester, report_id), cached=True)
 
 
-@app.get("/api/v1/users/me/reports", middlewares=auth)
-def my_reports(limit: Limit = 20, cursor: Annotated[str | None, Query(max_length=200)] = None) -> ReportPage:
+@app.get("/api/v1/users/me/reports", middlewares=auth, responses=errors(400))
+def my_reports(limit: Limit = 20, cursor: Cursor = None) -> ReportPage:
     principal, _ = _caller()
     rows, next_cursor = service.my_reports(principal.user_id, limit=limit, cursor=cursor)
     return ReportPage(reports=[_summary(row) for row in rows], next_cursor=next_cursor)
 
 
-@app.get("/api/v1/reports", middlewares=auth)
+@app.get("/api/v1/reports", middlewares=auth, responses=errors(400, 403))
 def all_reports(
-    repo: Annotated[str | None, Query(max_length=512)] = None,
-    timeframe: Annotated[str | None, Query(max_length=20)] = None,
+    repo: Annotated[str | None, Query(max_length=512, json_schema_extra=OPTIONAL_REPO_REF_DOC)] = None,
+    timeframe: Annotated[str | None, Query(max_length=20, json_schema_extra=TIMEFRAME_DOC)] = None,
     limit: Limit = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> ReportPage:
     principal, _ = _caller()
     require_admin(principal)
@@ -192,15 +243,15 @@ def all_reports(
     return ReportPage(reports=[_summary(row) for row in rows], next_cursor=next_cursor)
 
 
-@app.delete("/api/v1/reports/<report_id>", middlewares=auth)
+@app.delete("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(403, 404))
 def invalidate_report(report_id: ReportId) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=service.invalidate_report(principal.user_id, report_id))
 
 
-@app.delete("/api/v1/reports", middlewares=auth)
-def invalidate_repository(repo: Annotated[str, Query(min_length=1, max_length=512)]) -> Invalidated:
+@app.delete("/api/v1/reports", middlewares=auth, responses=errors(400, 403))
+def invalidate_repository(repo: RepoRef) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=service.invalidate_repository(principal.user_id, repo))

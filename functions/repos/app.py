@@ -7,16 +7,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from oss_tldr.api import create_app, lambda_entrypoint
 from oss_tldr.api.auth import current_principal, require_session
+from oss_tldr.api.responses import REPO_REF_DOC, errors
 from oss_tldr.repos import importer, tracking
 from oss_tldr.repos.schemas import RepositoryOut
 
 IMPORT_MAX_BODY_BYTES = 5 * 1024 * 1024  # the old client kept up to 50 reports; Lambda's limit is 6 MB
 
 app = create_app(max_body_bytes=IMPORT_MAX_BODY_BYTES)
+SEARCH_DOC = {
+    "description": f"Search text, at most {tracking.MAX_QUERY_CHARS} characters (longer is 400 "
+    "invalid_query); a repository URL or owner/repo is looked up directly and comes first."
+}
 app.use(middlewares=[require_session])
 
 
@@ -30,7 +35,7 @@ class SearchResult(BaseModel):
 
 
 class RepoUrlRequest(BaseModel):
-    repo_url: str
+    repo_url: str = Field(json_schema_extra=REPO_REF_DOC)
 
 
 class TrackResponse(BaseModel):
@@ -56,15 +61,16 @@ class ImportResponse(BaseModel):
     skipped: int
 
 
-@app.get("/api/v1/repos/user")
+@app.get("/api/v1/repos/user", responses=errors(429, 502))
 def user_repos(per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> RepositoryList:
     user_id = current_principal(app).user_id
     return RepositoryList(repositories=tracking.user_repositories(user_id, per_page))
 
 
-@app.get("/api/v1/repos/search")
+@app.get("/api/v1/repos/search", responses=errors(400, 429, 502))
 def search_repos(
-    q: Annotated[str, Query(max_length=1024)] = "", per_page: Annotated[int, Query(ge=1, le=100)] = 20
+    q: Annotated[str, Query(max_length=1024, json_schema_extra=SEARCH_DOC)] = "",
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResult:
     repositories, total = tracking.search(current_principal(app).user_id, q, per_page)
     return SearchResult(repositories=repositories, total_count=total)
@@ -75,12 +81,12 @@ def list_tracked() -> RepositoryList:
     return RepositoryList(repositories=tracking.tracked_repositories(current_principal(app).user_id))
 
 
-@app.post("/api/v1/users/me/repositories")
+@app.post("/api/v1/users/me/repositories", responses=errors(400, 404, 429, 502))
 def track(body: RepoUrlRequest) -> TrackResponse:
     return TrackResponse(repository=tracking.track_repository(current_principal(app).user_id, body.repo_url))
 
 
-@app.delete("/api/v1/users/me/repositories")
+@app.delete("/api/v1/users/me/repositories", responses=errors(400))
 def untrack(body: RepoUrlRequest) -> RemovedResponse:
     return RemovedResponse(removed=tracking.untrack_repository(current_principal(app).user_id, body.repo_url))
 
@@ -90,7 +96,7 @@ def untrack_id(id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> RemovedResponse:
     return RemovedResponse(removed=tracking.untrack_repository_id(current_principal(app).user_id, id))
 
 
-@app.post("/api/v1/users/me/import")
+@app.post("/api/v1/users/me/import", responses=errors(429, 502))
 def import_local_storage(body: ImportRequest) -> ImportResponse:
     result = importer.import_local_storage(current_principal(app).user_id, body.repos, body.reports)
     return ImportResponse(

@@ -12,7 +12,9 @@ any middleware, so the first two run in front of its validation step (:class:`_C
 from __future__ import annotations
 
 import json
+import re
 import threading
+import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +33,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from oss_tldr.api.auth import authenticate_route
+from oss_tldr.api.json_guard import check_json_text, check_parameters
 from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
 from oss_tldr.observability import logger, metrics, tracer
@@ -71,6 +74,13 @@ def _limit_body(app: APIGatewayHttpResolver, max_body_bytes: int) -> None:
         raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
 
 
+def _check_parameters(app: APIGatewayHttpResolver) -> None:
+    """Query and path parameters carry no NUL or surrogate (:mod:`oss_tldr.api.json_guard`)."""
+    event = app.current_event
+    check_parameters((event.query_string_parameters or {}).values())
+    check_parameters((event.path_parameters or {}).values())
+
+
 def _require_text_body(app: APIGatewayHttpResolver) -> None:
     """A body that is not UTF-8 text cannot be JSON: 422 (Powertools would fail decoding it)."""
     try:
@@ -84,7 +94,9 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
     ``require_session``, authentication. Powertools runs its validation before every middleware, so without
     this a request with neither a session nor a valid body would be a 422 instead of a 401, and an
     oversized body would be parsed before being refused. A body must be JSON (any other content type is a
-    422) and a JSON object (Powertools would take the first element of an array as the body)."""
+    422) and a JSON object (Powertools would take the first element of an array as the body); its raw text
+    is bounded before it is parsed (:mod:`oss_tldr.api.json_guard`: depth, number length, NUL and lone
+    surrogates), and so are the query and path parameters."""
 
     def __init__(self, max_body_bytes: int) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -93,6 +105,7 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
         _limit_body(app, self.max_body_bytes)
         authenticate_route(app)
+        _check_parameters(app)
         _require_text_body(app)
         return super().handler(app, next_middleware)
 
@@ -102,11 +115,44 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
             # JSON in, always: Powertools would parse forms and multipart (and fail with a 500 on a
             # multipart type without a boundary).
             raise ValidationFailed(NOT_JSON)
+        check_json_text(app.current_event.decoded_body or "")  # bounded before it is parsed
         body = super()._get_body(app)
         if isinstance(body, list):  # Powertools would validate the first element of an array instead
             error = {"type": "model_type", "loc": ("body",), "msg": "the body must be a JSON object"}
             raise RequestValidationError([error])
         return body
+
+
+def database_error_fields(exc: DBAPIError) -> dict[str, Any]:
+    """What a log may say about a failed statement: the driver's error class, its SQLSTATE, the SQL with
+    its placeholders (the engine hides bound parameters) and our frames that ran it. Not the message:
+    PostgreSQL quotes values in it (``Key (id)=(...)``, ``invalid input syntax for type bigint: "..."``)."""
+    orig = exc.orig
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames if _OUR_CODE.search(f.filename)
+    ]
+    return {
+        "error": type(orig).__name__ if orig is not None else type(exc).__name__,
+        "sqlstate": getattr(orig, "sqlstate", None),
+        "statement": (exc.statement or "")[:2000],
+        "frames": ours[-10:],
+    }
+
+
+_OUR_CODE = re.compile(r"[/\\](?:oss_tldr|functions)[/\\]")
+
+
+def _database_cause(exc: BaseException) -> DBAPIError | None:
+    """The database error ``exc`` was raised from (its ``__cause__``/``__context__`` chain), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DBAPIError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
@@ -147,7 +193,7 @@ def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHtt
         if exc.connection_invalidated:
             err = DatabaseUnavailable()
             return error_response(err.status, err.detail, err.code)
-        logger.exception("database error")
+        logger.error("database error", extra=database_error_fields(exc))
         return error_response(500, "An internal error occurred.", "internal_error")
 
     @app.not_found
@@ -156,7 +202,13 @@ def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHtt
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
+        cause = _database_cause(exc)
+        if cause is None:
+            logger.exception("unhandled error")
+        else:  # its traceback would quote the database's message
+            logger.error(
+                "unhandled error", extra={"error": type(exc).__name__, **database_error_fields(cause)}
+            )
         return error_response(500, "An internal error occurred.", "internal_error")
 
     return app

@@ -8,6 +8,9 @@ Three ways to reach PostgreSQL, chosen from the settings:
   previous token's 15 minutes gets a fresh one; TLS is required.
 * neither, locally: an embedded PostgreSQL under ``.oss-tldr/`` (see :mod:`oss_tldr.db.local`).
 
+Errors never carry the statement's bound values (``hide_parameters``): a logged database error shows the
+SQL with its placeholders, not the session ids or text it was run with.
+
 Nothing here pins RDS Proxy sessions: no session-level ``SET``, no advisory locks, and psycopg's
 automatic server-side prepared statements are off (``prepare_threshold=None``).
 """
@@ -71,6 +74,9 @@ def build_engine(settings: Settings, **overrides: Any) -> Engine:
         "pool_recycle": 600,
         "pool_timeout": 10,
         "connect_args": connect_args,
+        # A statement's bound values (session ids, tokens' hashes, users' text) never appear in an error's
+        # message, so never in a log: errors show the SQL with placeholders only.
+        "hide_parameters": True,
     }
     options.update(overrides)
     engine = create_engine(url, **options)

@@ -9,6 +9,7 @@ in the URL, other schemes, names GitHub would refuse) is :class:`BadRequest` wit
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from oss_tldr.errors import BadRequest
@@ -19,6 +20,37 @@ GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
 _OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
 # Repository names: letters, digits, '.', '-', '_', <= 100, and never '.' or '..'.
 _REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+# The same rules as JSON Schema patterns, for the OpenAPI description. _REF is the accepted forms of
+# parse_repo_ref as one regular expression (all but repository names starting with "..", left out because
+# "..git" would strip to "."): owner/repo, a trailing slash, .git, surrounding whitespace, and
+# [http[s]://][www.]github.com/owner/repo followed by any path, query or fragment.
+OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$"
+REPO_PATTERN = (  # 1-100 of letters, digits, '.', '-', '_'; never '.' or '..'
+    r"^(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,98}|\.\.[A-Za-z0-9._-]{1,98})$"
+)
+_OWNER_REPO = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?:[A-Za-z0-9_-]|\.[A-Za-z0-9_-])[A-Za-z0-9._-]{0,98}(?:\.git)?"
+_URL = r"(?:[hH][tT][tT][pP][sS]?://)?(?:[wW][wW][wW]\.)?[gG][iI][tT][hH][uU][bB]\.[cC][oO][mM]/"
+# Python's whitespace (str.isspace, what parse_repo_ref strips and refuses inside), spelled out: regular
+# expression engines disagree on \s.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CHAR = rf"[^{_SPACE}\x00-\x1f]"
+_SEGMENT = rf"[^{_SPACE}\x00-\x1f/.?#][^{_SPACE}\x00-\x1f/?#]*"
+_REST = rf"(?:[?#]{_CHAR}*|/(?:{_SEGMENT}/?)*(?:[?#]{_CHAR}*)?)?"
+_REF = rf"(?:{_OWNER_REPO}/?|{_URL}{_OWNER_REPO}{_REST})"
+REPO_REF_PATTERN = rf"^[{_SPACE}]*{_REF}[{_SPACE}]*$"
+REPO_REF_DOC: dict[str, Any] = {
+    "pattern": REPO_REF_PATTERN,
+    "maxLength": MAX_REF_CHARS,
+    "description": "owner/repo or https://github.com/owner/repo (also with www., http://, .git, a trailing "
+    "slash, a deeper path, a query or a fragment); anything else is 400 invalid_repo.",
+}
+OPTIONAL_REPO_REF_DOC: dict[str, Any] = {
+    **REPO_REF_DOC,
+    "pattern": rf"^(?:[{_SPACE}]*{_REF}[{_SPACE}]*)?$",
+    "description": "Only reports of this repository (empty: all). " + REPO_REF_DOC["description"],
+}
 
 
 def _invalid(

@@ -23,6 +23,8 @@ ISSUER = "oss-tldr"
 AUDIENCE = "oss-tldr-api"
 LEEWAY_SECONDS = 30
 MAX_TOKEN_CHARS = 4096
+MAX_USER_ID = 2**63 - 1  # users.id is a Postgres bigint
+MAX_SUB_CHARS = 19  # len(str(MAX_USER_ID)): a longer sub is refused before int() parses it
 _REQUIRED = ["exp", "iat", "iss", "aud", "sub", "sid"]
 
 
@@ -98,12 +100,17 @@ def decode_session_token(token: str, settings: Settings | None = None) -> Sessio
             leeway=LEEWAY_SECONDS,
             options={"require": _REQUIRED},
         )
-        user_id, session_id = int(claims["sub"]), claims["sid"]
+        sub, session_id = claims["sub"], claims["sid"]
+        if not isinstance(sub, str) or not sub.isascii() or not sub.isdigit() or len(sub) > MAX_SUB_CHARS:
+            raise ValueError("sub is not a user id")
+        user_id = int(sub)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The session has expired; sign in again.", code="session_expired") from exc
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise Unauthorized("The session token is not valid.", code="invalid_token") from exc
-    if not isinstance(session_id, str) or not session_id:
+    # ``sub`` is a GitHub user id, a positive bigint in the database: anything else, even validly signed,
+    # is not a session we issued (and would make the session lookup fail instead of finding nothing).
+    if not 1 <= user_id <= MAX_USER_ID or not isinstance(session_id, str) or not session_id:
         raise Unauthorized("The session token is not valid.", code="invalid_token")
     return SessionClaims(user_id=user_id, session_id=session_id)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from oss_tldr.github.names import REPO_REF_DOC
+from oss_tldr.reports.windows import TIMEFRAMES
+
 
 class UserRef(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -80,8 +83,9 @@ class ReportSummary(BaseModel):
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    repo_url: str = Field(min_length=1, max_length=512)
-    timeframe: str = Field(default="last_week", max_length=20)
+    repo_url: str = Field(min_length=1, max_length=512, json_schema_extra=REPO_REF_DOC)
+    # Checked by the logic (400 invalid_timeframe, as the contract says); the enum is documentation.
+    timeframe: str = Field(default="last_week", max_length=20, json_schema_extra={"enum": list(TIMEFRAMES)})
     force: bool = False
 
 
@@ -108,3 +112,24 @@ class ReportPage(BaseModel):
 
 class Invalidated(BaseModel):
     deleted: int
+
+
+# The JSON section routes' bodies (GET /reports/{owner}/{repo}/{section}); built from the stored section
+# as is, so these models document the shape and are not used to serialise it.
+class _Section(BaseModel):
+    cached: bool
+    generated_at: str
+    expires_at: str | None
+    report_id: int
+
+
+class PrsSection(_Section):
+    prs: list[Item]
+
+
+class IssuesSection(_Section):
+    issues: list[Item]
+
+
+class PeopleSection(_Section):
+    people: list[Person]

@@ -464,6 +464,7 @@ def job_status(requester: Requester, job_id: str) -> store.JobView:
 # --------------------------------------------------------------------------------- listings and admin
 MAX_PAGE = 100
 MAX_REPORT_ID = 2**31 - 1  # reports.id is a Postgres integer: a larger id is bad input, not a query
+MAX_ACCESS_ID = 2**63 - 1  # user_report_access.id is a bigint (the keyset of the caller's history)
 
 
 def _page(
@@ -474,7 +475,7 @@ def _page(
 
 def my_reports(user_id: int, *, limit: int, cursor: str | None) -> tuple[list[store.SummaryRow], str | None]:
     """The reports ``user_id`` opened, newest first, one keyset page."""
-    after = store.decode_cursor(cursor) if cursor else None
+    after = store.decode_cursor(cursor, max_id=MAX_ACCESS_ID) if cursor else None
     return _page(*store.list_user_reports(user_id, limit=limit, after=after))
 
 
@@ -485,7 +486,7 @@ def all_reports(
     full_name = _repo_name(repo) if repo else None
     if timeframe is not None and not is_timeframe(timeframe):
         raise BadRequest(f"Unknown timeframe: use one of {', '.join(TIMEFRAMES)}.", code="invalid_timeframe")
-    after = store.decode_cursor(cursor) if cursor else None
+    after = store.decode_cursor(cursor, max_id=MAX_REPORT_ID) if cursor else None
     return _page(*store.list_reports(full_name=full_name, timeframe=timeframe, limit=limit, after=after))
 
 

@@ -770,15 +770,28 @@ def encode_cursor(moment: dt.datetime, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    """The keyset position of an opaque cursor; :class:`BadRequest` for anything we did not issue."""
+# The moments a cursor can name (in UTC): anything outside these years was not issued by us, and year 1 or
+# 9999 in another time zone is out of Python's range once converted to UTC.
+CURSOR_YEARS = (1970, 9999)
+MAX_CURSOR_CHARS = 200
+
+
+def decode_cursor(cursor: str, *, max_id: int) -> tuple[dt.datetime, int]:
+    """The keyset position of an opaque cursor; :class:`BadRequest` (400 ``invalid_cursor``) for anything
+    we did not issue: not our encoding, a moment outside :data:`CURSOR_YEARS`, or an id outside
+    ``1..max_id`` (the range of the keyset's id column: bigint for accesses, integer for reports)."""
     try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError("cursor too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment_text, row_id = json.loads(raw)
         moment = dt.datetime.fromisoformat(moment_text)
         if moment.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool):
             raise ValueError("bad cursor")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        moment = moment.astimezone(dt.UTC)
+        if not CURSOR_YEARS[0] <= moment.year <= CURSOR_YEARS[1] or not 1 <= row_id <= max_id:
+            raise ValueError("cursor out of range")
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
     return moment, row_id
 
