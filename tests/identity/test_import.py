@@ -381,7 +381,7 @@ def test_imported_text_is_plain_and_bounded(alice, lambda_context, db):
         1,
         title="Fix \u202eevil\u202c bug\x07" + "t" * 5000,
         summary="  s\x1b[31m" + "s" * 5000,
-        labels=["bug\x00", *(f"l{n}" for n in range(300))],
+        labels=["bug\x07", *(f"l{n}" for n in range(300))],  # NUL itself is a 422 at the API boundary
         state="open" * 100,
     )
     export = {"reports": [_report(tldr="Line one\nline\ttwo\x0b " + "w" * 10_000, issues=[issue])]}
