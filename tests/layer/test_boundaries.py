@@ -28,6 +28,7 @@ def test_pg_json_cleans_keys_and_nested_values():
         "https://github.com/octo/hello/pull/1",
         "https://www.github.com/octo",
         "https://avatars.githubusercontent.com/u/1?v=4",
+        "https://avatars3.githubusercontent.com/u/1?v=4",
     ],
 )
 def test_github_urls_are_served(url):
@@ -46,6 +47,9 @@ def test_github_urls_are_served(url):
         "https://user@github.com/x",
         "https://github.com:8443/x",
         "https://github.com\\@evil.example",
+        "https://evil.tld%2f.githubusercontent.com/u/1",
+        "https://raw.githubusercontent.com/evil/pixel/main/p.png",
+        "https://user-images.githubusercontent.com/1/x.png",
         " https://github.com/x",
         "//github.com/x",
         "",

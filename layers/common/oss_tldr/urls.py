@@ -11,13 +11,16 @@ rebuilt from what it names (the login, the repository and number).
 from __future__ import annotations
 
 import functools
+import re
 from urllib.parse import quote, urlsplit
 
 from oss_tldr.settings import get_settings
 
 GITHUB_WEB = "https://github.com"
 WEB_HOSTS = frozenset({"github.com", "www.github.com"})
-AVATAR_HOST_SUFFIX = ".githubusercontent.com"  # avatars.githubusercontent.com, private-avatars..., ...
+# GitHub's avatar hosts (avatars.githubusercontent.com; avatars0-3 in older payloads), not the rest of
+# githubusercontent.com (raw., user-images., ... serve user-controlled content).
+AVATAR_HOST = re.compile(r"(?:avatars\d?|private-avatars)\.githubusercontent\.com")
 MAX_URL_CHARS = 512
 
 
@@ -57,12 +60,12 @@ def is_github_web_url(value: object) -> bool:
 
 
 def is_avatar_url(value: object) -> bool:
-    """``https`` on a GitHub avatar host (``*.githubusercontent.com``) or a GitHub web host."""
+    """``https`` on a GitHub avatar host (``avatars.githubusercontent.com``) or a GitHub web host."""
     parts = _parts(value)
     if parts is None:
         return False
     scheme, host, netloc = parts
-    if scheme == "https" and netloc == host and host.endswith(AVATAR_HOST_SUFFIX):
+    if scheme == "https" and netloc == host and AVATAR_HOST.fullmatch(host):
         return True
     return is_github_web_url(value)
 

@@ -57,9 +57,10 @@ DEFAULT_LEASE = dt.timedelta(seconds=90)
 # does not inherit them; it runs the generation with its own token instead. Such a generation leaves no
 # job row (an outsider's refused request writes nothing).
 PER_CALLER_STATUSES = frozenset({401, 403, 404})
-# A GitHub rate limit is per token too: a waiter tries its own. (An OpenAI rate limit is the shared key's
-# and is inherited like any other failure.)
-PER_CALLER_CODES = frozenset({"github_rate_limited"})
+# A GitHub rate limit is per token too: a waiter tries its own; and a generation that ran out of its own
+# request's time says nothing about the waiter's. (An OpenAI rate limit is the shared key's and is
+# inherited like any other failure.)
+PER_CALLER_CODES = frozenset({"github_rate_limited", "deadline_exceeded"})
 # Releasing the lease of a failed generation: attempts and backoff (0.1, 0.2, 0.4, 0.8, 1.0 s: a database
 # away for a couple of seconds is outlasted), never past the request's deadline.
 RELEASE_ATTEMPTS = 6
@@ -152,6 +153,7 @@ def get_or_generate(
     clock: Callable[[], float] = time.monotonic,
     before_claim: Callable[[], None] | None = None,
     claim_lost: Callable[[], None] | None = None,
+    while_following: Callable[[float], None] | None = None,
 ) -> Outcome[P]:
     """The report of ``key``: an existing one, the one this call generates, or the one another request
     is generating. ``deadline`` is a ``clock()`` value; past it a waiter raises :class:`GenerationPending`
@@ -159,10 +161,15 @@ def get_or_generate(
 
     ``before_claim`` runs right before this call tries to claim the generation (it may raise: nothing is
     claimed) and ``claim_lost`` when that claim lost to another request's; so only the request that
-    actually generates pays for it (the force quota), not the ones following its generation."""
+    actually generates pays for it (the force quota), not the ones following its generation.
+
+    ``while_following`` runs before each wait for another request's generation, with the seconds this call
+    has been waiting; it may raise to stop waiting (the caller's own access check: an outsider must not
+    learn that a private repository's generation is running)."""
     newer_than = store.current_generated_at(key) if force else None
     followed: uuid.UUID | None = None
     wait = FIRST_WAIT_SECONDS
+    started = clock()
     while True:
         state = store.poll(key, fingerprint, newer_than=newer_than, followed_job=followed)
         if state.report_id is not None:
@@ -196,6 +203,8 @@ def get_or_generate(
             if claim_lost is not None:
                 claim_lost()
             continue  # somebody else claimed or finished it between our poll and our claim: follow them
+        if while_following is not None:
+            while_following(clock() - started)
         if clock() + wait > deadline:
             raise GenerationPending(followed)
         sleep(wait)

@@ -201,6 +201,34 @@ def _establish_visibility(requester: Requester, owner: str, repo: str, *, unknow
     _lookup(requester, owner, repo)  # 404 for a repository this token cannot see; 403/429/5xx fail closed
 
 
+# How long a request may follow a generation of a repository it has never seen looked up before it looks
+# it up itself: the generator's own lookup (its first step) normally stores the row well within this, and
+# the followers then need no GitHub call; an outsider of a private repository waits at most this long for
+# its 404, not for the whole generation.
+UNKNOWN_REPOSITORY_GRACE_SECONDS = 1.0
+
+
+class _VisibilityGate:
+    """``while_following`` of a miss: before (and while) following another request's generation, the
+    follower's own access is established — at once for a repository known to be private, after
+    :data:`UNKNOWN_REPOSITORY_GRACE_SECONDS` for one not yet known (renamed, or whose first lookup is
+    slow). Settled once: a public repository, or the follower's access shown."""
+
+    def __init__(self, requester: Requester, owner: str, repo: str) -> None:
+        self.requester, self.owner, self.repo = requester, owner, repo
+        self.settled = False
+
+    def __call__(self, waited: float) -> None:
+        if self.settled:
+            return
+        known = store.repository_visibility(f"{self.owner}/{self.repo}", self.requester.user_id)
+        if known is None and waited < UNKNOWN_REPOSITORY_GRACE_SECONDS:
+            return
+        if known is None or (known.is_private and not known.access_ok):
+            _lookup(self.requester, self.owner, self.repo)  # the missing repository's 404 if not visible
+        self.settled = True
+
+
 def _generator(
     requester: Requester, owner: str, repo: str, window: Window, listener: ProgressListener | None
 ) -> cache.Generate[Any]:
@@ -286,6 +314,7 @@ def _obtain(
             lease=dt.timedelta(seconds=get_settings().report_lease_seconds),
             before_claim=quota.take if force else None,
             claim_lost=quota.give_back,
+            while_following=_VisibilityGate(requester, owner, repo),
         )
     except (cache.GenerationFailed, cache.GenerationPending):
         quota.give_back()

@@ -424,15 +424,16 @@ def consume_force(user_id: int, day: dt.date, quota: int) -> bool:
 
 
 def refund_force(user_id: int, day: dt.date) -> None:
-    """Give back a counted force whose request failed before anything was generated."""
+    """Give back a counted force whose request failed before anything was generated; a count back at
+    zero leaves no row (a refused request changes nothing)."""
+    where = (ReportForceUsage.user_id == user_id, ReportForceUsage.day == day)
     with session_scope() as session:
         session.execute(
             update(ReportForceUsage)
-            .where(
-                ReportForceUsage.user_id == user_id, ReportForceUsage.day == day, ReportForceUsage.count > 0
-            )
+            .where(*where, ReportForceUsage.count > 0)
             .values(count=ReportForceUsage.count - 1)
         )
+        session.execute(delete(ReportForceUsage).where(*where, ReportForceUsage.count <= 0))
 
 
 # --------------------------------------------------------------------------------- single flight
