@@ -156,3 +156,21 @@ def start_local_api(engine):
 @pytest.fixture
 def local_api(start_local_api) -> str:
     return start_local_api()
+
+
+@pytest.fixture
+def powertools_output():
+    """What the Powertools logger writes (JSON lines to stdout in Lambda), at DEBUG level, captured at its
+    own handler: its stream is the ``sys.stdout`` of the moment the layer was imported, which capsys/capfd
+    do not see."""
+    import io
+
+    from oss_tldr.observability import logger
+
+    buffer = io.StringIO()
+    previous_level = logger.log_level
+    previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    logger.setLevel("DEBUG")
+    yield buffer
+    logger.setLevel(previous_level)
+    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]

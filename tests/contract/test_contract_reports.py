@@ -1181,3 +1181,17 @@ def test_a_private_report_id_never_seen_is_the_missing_ids_404_without_a_github_
     assert set(db.scalars(select(UserReportAccess.user_id)).all()) == {301}
     # Alice, who opened it, still gets it by id (her token is re-checked, or remembered).
     assert api.get(f"/reports/{report_id}", headers=alice).status_code == 200
+
+
+def test_a_database_error_while_storing_the_report_is_logged_without_its_values(
+    api, seeded, fake_github, alice, db, reports_fail_once, powertools_output
+):
+    """Issue 7, finding 11, on the generation path: the failed insert is logged by class, SQLSTATE and
+    statement, never with the values it carried (titles, summaries) nor the database's message."""
+    failed = api.post("/reports/generate", json={"repo_url": REPO}, headers=alice)
+    _assert_error(failed, (502, 503))
+    logged = powertools_output.getvalue()
+    assert "report generation failed" in logged and "INSERT INTO reports" in logged
+    titles = [item["title"] for item in fake_github.repos[REPO].items if item.get("title")]
+    assert titles and not any(title in logged for title in titles)
+    assert "injected failure" not in logged

@@ -7,7 +7,6 @@ logger's JSON on stdout, stderr and the logging records — is searched for the 
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,18 +25,6 @@ def api(start_local_api, fake_github, fake_openai):
     fake_github.add_repo("octo/hello")
     with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as client:
         yield client
-
-
-@pytest.fixture
-def powertools_output() -> Iterator[io.StringIO]:
-    """What the Powertools logger writes (JSON lines to stdout in Lambda), captured at its own handler: its
-    stream is the ``sys.stdout`` of the moment the layer was imported, which capsys/capfd do not see."""
-    from oss_tldr.observability import logger
-
-    buffer = io.StringIO()
-    previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
-    yield buffer
-    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -246,14 +246,14 @@ def test_protected_auth_routes_are_401_json_with_cors_without_a_session(engine, 
 
 
 def test_github_token_never_appears_in_responses_logs_or_the_database(
-    alice, lambda_context, db, capfd, caplog
+    alice, lambda_context, db, capfd, caplog, powertools_output
 ):
     body = _sign_in(lambda_context)
     headers = {"authorization": f"Bearer {body['access_token']}"}
     call("AuthFunction", "auth_me.json", lambda_context, headers=headers)
     call("AuthFunction", "auth_logout.json", lambda_context, headers=headers)
     out, err = capfd.readouterr()
-    assert GH_TOKEN not in out + err + caplog.text
+    assert GH_TOKEN not in out + err + caplog.text + powertools_output.getvalue()
     dump = db.execute(text("SELECT ciphertext, encrypted_data_key FROM github_tokens")).one()
     assert GH_TOKEN.encode() not in bytes(dump.ciphertext) + bytes(dump.encrypted_data_key)
 

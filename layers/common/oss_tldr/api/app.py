@@ -12,9 +12,7 @@ any middleware, so the first two run in front of its validation step (:class:`_C
 from __future__ import annotations
 
 import json
-import re
 import threading
-import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -34,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from oss_tldr.api.auth import authenticate_route
 from oss_tldr.api.json_guard import check_json_text, check_parameters
+from oss_tldr.db.errors import database_error_fields, log_exception
 from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
 from oss_tldr.observability import logger, metrics, tracer
@@ -123,38 +122,6 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
         return body
 
 
-def database_error_fields(exc: DBAPIError) -> dict[str, Any]:
-    """What a log may say about a failed statement: the driver's error class, its SQLSTATE, the SQL with
-    its placeholders (the engine hides bound parameters) and our frames that ran it. Not the message:
-    PostgreSQL quotes values in it (``Key (id)=(...)``, ``invalid input syntax for type bigint: "..."``)."""
-    orig = exc.orig
-    frames = traceback.extract_tb(exc.__traceback__)
-    ours = [
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames if _OUR_CODE.search(f.filename)
-    ]
-    return {
-        "error": type(orig).__name__ if orig is not None else type(exc).__name__,
-        "sqlstate": getattr(orig, "sqlstate", None),
-        "statement": (exc.statement or "")[:2000],
-        "frames": ours[-10:],
-    }
-
-
-_OUR_CODE = re.compile(r"[/\\](?:oss_tldr|functions)[/\\]")
-
-
-def _database_cause(exc: BaseException) -> DBAPIError | None:
-    """The database error ``exc`` was raised from (its ``__cause__``/``__context__`` chain), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, DBAPIError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
 def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
     """A resolver with CORS, validation and the shared error mapping. One per function module."""
     settings = get_settings()
@@ -202,13 +169,7 @@ def create_app(*, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> APIGatewayHtt
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[Any]:
-        cause = _database_cause(exc)
-        if cause is None:
-            logger.exception("unhandled error")
-        else:  # its traceback would quote the database's message
-            logger.error(
-                "unhandled error", extra={"error": type(exc).__name__, **database_error_fields(cause)}
-            )
+        log_exception("unhandled error", exc)
         return error_response(500, "An internal error occurred.", "internal_error")
 
     return app

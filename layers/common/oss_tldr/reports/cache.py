@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from oss_tldr import deadline as request_deadline
+from oss_tldr.db.errors import log_exception
 from oss_tldr.errors import DomainError, RateLimited, UpstreamUnavailable
 from oss_tldr.observability import logger
 from oss_tldr.reports import store
@@ -228,7 +229,7 @@ def _generate(
     except Exception as exc:
         error, failure = failure_of(exc)
         if not isinstance(exc, DomainError):
-            logger.exception("report generation failed", extra={"job_id": str(job_id)})
+            log_exception("report generation failed", exc, job_id=str(job_id))
         else:
             logger.warning("report generation failed", extra={"job_id": str(job_id), "code": error.code})
         _release(key, job_id, failure, sleep=sleep)
@@ -254,11 +255,11 @@ def _release(
             else:
                 store.fail(key, job_id, failure)
             return
-        except Exception:  # the database is away: try again shortly, in a new transaction
+        except Exception as exc:  # the database is away: try again shortly, in a new transaction
             left = request_deadline.remaining()
             out_of_time = left is not None and left - wait < request_deadline.MIN_CALL_SECONDS
             if attempt == RELEASE_ATTEMPTS or out_of_time:
-                logger.exception("generation lease not released", extra={"job_id": str(job_id)})
+                log_exception("generation lease not released", exc, job_id=str(job_id))
                 return
             logger.warning("releasing the generation lease failed; retrying", extra={"attempt": attempt})
             sleep(wait)
