@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from oss_tldr.api import create_app, lambda_entrypoint
 from oss_tldr.api.auth import current_principal, require_session
 from oss_tldr.api.responses import REPO_REF_DOC, errors
+from oss_tldr.limits import PG_BIGINT_MAX
 from oss_tldr.repos import importer, tracking
 from oss_tldr.repos.schemas import RepositoryOut
 
@@ -92,7 +93,7 @@ def untrack(body: RepoUrlRequest) -> RemovedResponse:
 
 
 @app.delete("/api/v1/users/me/repositories/<id>")
-def untrack_id(id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> RemovedResponse:
+def untrack_id(id: Annotated[int, Path(ge=1, le=PG_BIGINT_MAX)]) -> RemovedResponse:
     return RemovedResponse(removed=tracking.untrack_repository_id(current_principal(app).user_id, id))
 
 

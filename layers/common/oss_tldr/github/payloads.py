@@ -38,11 +38,10 @@ from pydantic import (
 
 from oss_tldr import urls
 from oss_tldr.errors import UpstreamUnavailable
+from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from oss_tldr.observability import logger
 from oss_tldr.text import pg_text
 
-PG_INTEGER_MAX = 2**31 - 1
-PG_BIGINT_MAX = 2**63 - 1
 MAX_TEXT = 65_536  # GitHub's own limit on an issue or pull request body
 MAX_DESCRIPTION = 4_096
 MAX_NAME = 255

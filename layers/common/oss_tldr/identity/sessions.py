@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from oss_tldr.db.models import User, UserSession
 from oss_tldr.errors import Unauthorized
 from oss_tldr.identity.keys import jwt_key_ring
+from oss_tldr.limits import PG_BIGINT_MAX
 from oss_tldr.settings import Settings, get_settings
 
 ALGORITHM = "HS256"
@@ -23,7 +24,7 @@ ISSUER = "oss-tldr"
 AUDIENCE = "oss-tldr-api"
 LEEWAY_SECONDS = 30
 MAX_TOKEN_CHARS = 4096
-MAX_USER_ID = 2**63 - 1  # users.id is a Postgres bigint
+MAX_USER_ID = PG_BIGINT_MAX  # users.id is a Postgres bigint
 MAX_SUB_CHARS = 19  # len(str(MAX_USER_ID)): a longer sub is refused before int() parses it
 _REQUIRED = ["exp", "iat", "iss", "aud", "sub", "sid"]
 

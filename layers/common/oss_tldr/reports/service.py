@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from oss_tldr import deadline as request_budget
 from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited, ServiceUnavailable
 from oss_tldr.github.names import validate_owner_repo
+from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.reports import cache, store
 from oss_tldr.reports.store import CacheKey, Fingerprint, SectionHit, StoredReport
@@ -492,8 +493,8 @@ def job_status(requester: Requester, job_id: str) -> store.JobView:
 
 # --------------------------------------------------------------------------------- listings and admin
 MAX_PAGE = 100
-MAX_REPORT_ID = 2**31 - 1  # reports.id is a Postgres integer: a larger id is bad input, not a query
-MAX_ACCESS_ID = 2**63 - 1  # user_report_access.id is a bigint (the keyset of the caller's history)
+MAX_REPORT_ID = PG_INTEGER_MAX  # reports.id is a Postgres integer: a larger id is bad input, not a query
+MAX_ACCESS_ID = PG_BIGINT_MAX  # user_report_access.id is a bigint (the keyset of the caller's history)
 
 
 def _page(

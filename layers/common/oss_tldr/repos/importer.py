@@ -48,6 +48,7 @@ from oss_tldr.db.models import Report, UserReportAccess
 from oss_tldr.errors import BadRequest, ValidationFailed
 from oss_tldr.github.names import full_name_key, parse_repo_ref
 from oss_tldr.identity import audit
+from oss_tldr.limits import PG_INTEGER_MAX
 from oss_tldr.reports.schemas import Item, Person, UserRef
 from oss_tldr.reports.windows import is_timeframe, window_for
 from oss_tldr.repos import store
@@ -71,7 +72,7 @@ NAME_CHARS = 100  # logins, labels, ids
 FIELD_CHARS = 64  # state, timestamps
 MAX_ITEMS = 500  # per section, and per person
 MAX_LABELS = 100
-MAX_COUNT = 2**31 - 1
+MAX_COUNT = PG_INTEGER_MAX
 # C0/C1 controls except tab and newline, and the bidi embedding/override/isolate characters (which make
 # text display other than it reads).
 _UNPLAIN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
