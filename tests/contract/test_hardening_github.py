@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fakes.github_activity import add_item
+from fakes.trickle import trickling_server
 from fixtures_identity import OAUTH_ENV
 from sqlalchemy import func, select, text
 
@@ -424,3 +425,82 @@ def test_import_lookups_run_within_the_requests_deadline(short_deadline_api, gh,
     }
     assert gh.count("GET", r"^/repos/octo/hello$") == 1
     assert _rows(db) == before
+
+
+# --- httpx failures that are not transport errors: a redirect loop, a body not in its encoding ----------
+
+HTTPX_FAULTS: dict[str, dict[str, Any]] = {
+    # httpx raises TooManyRedirects, which is not a TransportError.
+    "redirect_loop": {"status": 302, "body": b"", "headers": {"location": "/loop"}},
+    # A body that claims gzip but is not: httpx raises DecodingError, not a TransportError either.
+    "bad_gzip_200": {"status": 200, "body": b"this is not gzip", "headers": {"content-encoding": "gzip"}},
+}
+
+
+def _redirect_loop(gh) -> None:
+    @gh.route("GET", r"^/loop$")
+    def _loop(fake, req):
+        return 302, b"", {"location": "/loop"}
+
+
+@pytest.mark.parametrize("fault", sorted(HTTPX_FAULTS))
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_a_redirect_loop_or_a_body_not_in_its_encoding_is_a_json_502_that_writes_nothing(
+    api, gh, alice, db, caller, fault
+):
+    _redirect_loop(gh)
+    spec = CALLERS[caller]
+    prepare = spec.get("prepare")
+    prep = prepare(api, gh, db, alice) if prepare else None
+    before = _rows(db)
+    method, pattern = spec["github"]
+    seen = gh.count(method, pattern)
+    gh.fail(method, pattern, times=5, **HTTPX_FAULTS[fault])
+
+    response = spec["call"](api, alice, prep)
+
+    assert _assert_error(response, 502)["code"] == "upstream_unavailable"
+    assert gh.count(method, pattern) == seen + 1
+    after = _rows(db)
+    if spec.get("consumes_state"):  # the single-use state is spent before GitHub is asked, by design
+        assert after.pop("oauth_states") == before.pop("oauth_states") - 1
+    assert after == before
+
+
+@pytest.mark.parametrize("fault", sorted(HTTPX_FAULTS))
+def test_a_redirect_loop_or_a_bad_gzip_search_during_generation_is_502_and_caches_no_report(
+    api, gh, alice, db, fault
+):
+    _redirect_loop(gh)
+    gh.fail("GET", r"^/search/issues$", times=5, **HTTPX_FAULTS[fault])
+    response = api.get("/reports/octo/hello/prs", params={"timeframe": "last_week"}, headers=alice.headers)
+    assert _assert_error(response, 502)["code"] == "upstream_unavailable"
+    assert gh.count("GET", r"^/search/issues$") == 1
+    rows = _rows(db)
+    assert rows["reports"] == 0 and rows["report_generations"] == 0
+
+
+# --- a GitHub that trickles its answer: the request's deadline bounds the whole call (finding 9) ---------
+
+
+@pytest.fixture
+def trickling_github(gh, settings_env):
+    """GITHUB_API_URL is a server that sends the repository's payload one byte every 0.4 s (8 s in all)."""
+    payload = json.dumps(gh.repos["octo/hello"].payload()).encode()
+    with trickling_server(payload) as (url, connections):
+        settings_env(GITHUB_API_URL=url)
+        yield connections
+
+
+def test_a_github_answer_trickled_byte_by_byte_ends_tracking_within_the_requests_deadline(
+    short_deadline_api, trickling_github, alice, db
+):
+    before = _rows(db)
+    response = short_deadline_api.post(
+        "/users/me/repositories", json={"repo_url": "octo/hello"}, headers=alice.headers
+    )
+    assert _assert_error(response, 503)["code"] == "deadline_exceeded"
+    assert response.headers["retry-after"] == "5"
+    assert len(trickling_github) == 1  # not retried: the request had no time left
+    assert _rows(db) == before
+    assert response.elapsed.total_seconds() < 4  # sanity only: the 8 s answer was not waited for

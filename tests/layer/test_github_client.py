@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
+import json
 import time
 
 import pytest
+from fakes.trickle import trickling_server
 
 from oss_tldr import deadline
 from oss_tldr.deadline import DeadlineExceeded
 from oss_tldr.errors import ConfigurationError, NotFound, RateLimited, UpstreamUnavailable
+from oss_tldr.github import client as client_module
 from oss_tldr.github.client import GitHubClient, GitHubForbidden, GitHubUnauthorized, github_client
 from oss_tldr.settings import Settings
 
@@ -260,3 +264,91 @@ def test_the_openai_timeout_is_read_from_the_environment():
     assert Settings.from_env({}).openai_timeout_seconds == 30.0
     with pytest.raises(ConfigurationError):
         Settings.from_env({"OPENAI_TIMEOUT_SECONDS": "inf"})
+
+
+# --- every httpx failure is a domain error (issue 7, finding 5) -----------------------------------------
+
+
+def _redirect_loop(fake) -> None:
+    @fake.route("GET", r"^/loop$")
+    def _loop(fake, req):
+        return 302, b"", {"location": "/loop"}
+
+
+def test_a_redirect_loop_is_upstream_unavailable_and_not_retried(fake_github):
+    _redirect_loop(fake_github)
+    fake_github.fail("GET", r"^/repos/", status=302, body=b"", headers={"location": "/loop"}, times=5)
+    with pytest.raises(UpstreamUnavailable) as info:
+        _client(fake_github, max_retries=3).get("/repos/octo/hello")
+    assert info.value.status == 502 and info.value.code == "upstream_unavailable"
+    assert fake_github.count("GET", r"^/repos/") == 1
+
+
+@pytest.mark.parametrize("status", [200, 403, 500])
+def test_a_body_that_is_not_in_its_content_encoding_is_upstream_unavailable_and_not_retried(
+    fake_github, status
+):
+    fake_github.fail(
+        "GET",
+        r"^/repos/",
+        status=status,
+        body=b"this is not gzip",
+        headers={"content-encoding": "gzip"},
+        times=5,
+    )
+    with pytest.raises(UpstreamUnavailable) as info:
+        _client(fake_github, max_retries=3).get("/repos/octo/hello")
+    assert info.value.status == 502 and info.value.code == "upstream_unavailable"
+    assert fake_github.count("GET", r"^/repos/") == 1
+
+
+def test_a_gzip_answer_is_decoded(fake_github):
+    repo = fake_github.add_repo("octo/hello")
+    body = gzip.compress(json.dumps(repo.payload()).encode())
+    fake_github.fail("GET", r"^/repos/", status=200, body=body, headers={"content-encoding": "gzip"})
+    assert _client(fake_github).get("/repos/octo/hello").data["full_name"] == "octo/hello"
+
+
+# --- an attempt is bounded by wall-clock time and its body by size (issue 7, finding 9) -----------------
+
+
+def test_a_trickled_answer_ends_at_the_request_deadline_as_deadline_exceeded():
+    with trickling_server(b'{"full_name": "octo/hello"}') as (url, connections):
+        client = GitHubClient(url, "t", timeout=30, max_retries=3, **NO_SLEEP)
+        started = time.monotonic()
+        with deadline.request_deadline(1.0), pytest.raises(DeadlineExceeded) as info:
+            client.get("/repos/octo/hello")
+        took = time.monotonic() - started
+    assert info.value.status == 503 and info.value.code == "deadline_exceeded"
+    assert len(connections) == 1  # no retry: the request has no time left
+    assert took < 2.0, took  # sanity only: the 8 s answer was not waited for
+
+
+def test_a_trickled_answer_outlasting_the_configured_timeout_is_a_timeout_and_retried():
+    with trickling_server(b'{"full_name": "octo/hello"}') as (url, connections):
+        client = GitHubClient(url, "t", timeout=1.0, max_retries=1, **NO_SLEEP)
+        with pytest.raises(UpstreamUnavailable) as info:
+            client.get("/repos/octo/hello")
+    assert info.value.status == 502 and info.value.code == "upstream_unavailable"
+    assert len(connections) == 2  # retried like any other timeout, then given up
+
+
+def test_a_briefly_trickled_answer_within_the_timeout_is_read(fake_github):
+    with trickling_server(b'{"full_name": "octo/hello"}', drip=3, interval=0.05) as (url, connections):
+        response = GitHubClient(url, "t", timeout=5, **NO_SLEEP).get("/repos/octo/hello")
+    assert response.data == {"full_name": "octo/hello"} and len(connections) == 1
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"], ids=["declared-length", "decoded-length"])
+def test_an_answer_longer_than_the_body_limit_is_upstream_unavailable(fake_github, monkeypatch, encoding):
+    monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 10_000)
+    body = json.dumps({"full_name": "octo/hello", "padding": " " * 20_000}).encode()
+    headers = {}
+    if encoding == "gzip":
+        body, headers = gzip.compress(body), {"content-encoding": "gzip"}
+        assert len(body) < 10_000  # only its decoded length is over the limit
+    fake_github.fail("GET", r"^/repos/", status=200, body=body, headers=headers, times=5)
+    with pytest.raises(UpstreamUnavailable) as info:
+        _client(fake_github, max_retries=3).get("/repos/octo/hello")
+    assert info.value.status == 502 and info.value.code == "upstream_unavailable"
+    assert fake_github.count("GET", r"^/repos/") == 1

@@ -8,9 +8,11 @@ the request ended on its own terms."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from fakes.github_activity import add_item
+from fakes.trickle import trickling_server
 from fixtures_identity import call
 from sqlalchemy import func, select
 
@@ -23,7 +25,8 @@ from oss_tldr.github.client import GitHubClient
 from oss_tldr.reports import service
 from oss_tldr.reports.content import build_report_content
 from oss_tldr.reports.service import Requester
-from oss_tldr.reports.summarise import get_summariser
+from oss_tldr.reports.summarise import ItemInput, LLMBudget, get_summariser
+from oss_tldr.reports.summarise.llm import OpenAISummariser
 from oss_tldr.reports.windows import window_for
 from tools.lambda_local import FakeLambdaContext
 
@@ -118,3 +121,48 @@ def test_outside_a_request_the_configured_timeouts_apply(fake_github):
     fake_github.add_repo("octo/hello")
     assert deadline.remaining() is None
     assert GitHubClient(fake_github.url, None).get("/repos/octo/hello").status == 200
+
+
+# --- a model that trickles its answer: the timeout bounds the whole answer, not each read --------------
+
+
+def _completion(content: dict) -> bytes:
+    return json.dumps(
+        {
+            "id": "chatcmpl-trickle",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4o-mini",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": json.dumps(content)},
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    ).encode()
+
+
+ITEM = ItemInput(number=1, kind="pr", title="t", body="b", author="dev", state="open")
+SUMMARIES = {"summaries": [{"number": 1, "summary": "Adds a thing."}]}
+
+
+def test_a_model_that_trickles_its_answer_past_the_openai_timeout_is_a_timeout(settings_env):
+    """Twenty bytes 0.4 s apart (8 s in all) never trip a 1 s per-read timeout: the answer is cut at 1 s,
+    each attempt alike, and the summariser gives up with its 502 instead of using the late answer."""
+    with trickling_server(_completion(SUMMARIES)) as (url, connections):
+        settings_env(OPENAI_API_KEY="sk-fake-trickle", OPENAI_BASE_URL=url, OPENAI_TIMEOUT_SECONDS="1")
+        summariser = get_summariser()
+        assert isinstance(summariser, OpenAISummariser)
+        with pytest.raises(UpstreamUnavailable):
+            summariser.summarise_items([ITEM], LLMBudget(max_requests=2))
+    assert len(connections) == 2  # the first attempt and the one retry the budget allowed
+
+
+def test_a_model_that_trickles_its_answer_within_the_timeout_is_used(settings_env):
+    with trickling_server(_completion(SUMMARIES), drip=3, interval=0.05) as (url, connections):
+        settings_env(OPENAI_API_KEY="sk-fake-trickle", OPENAI_BASE_URL=url, OPENAI_TIMEOUT_SECONDS="5")
+        summaries = get_summariser().summarise_items([ITEM], LLMBudget(max_requests=2))
+    assert summaries == {1: "Adds a thing."} and len(connections) == 1

@@ -8,8 +8,21 @@ httpx directly, and read answers only through :mod:`oss_tldr.github.payloads`.
 
 Whatever GitHub answers, the outcome is a :class:`GitHubResponse` or a :class:`DomainError`: a 2xx that is
 not JSON, an error body that is an array or not JSON, a ``Retry-After`` of ``1e400``, ``nan`` or ``-5``
-never escape as another exception. Every attempt's timeout comes from the request's deadline
-(:mod:`oss_tldr.deadline`), and no retry or wait is started that the deadline cannot fit.
+never escape as another exception; nor does any httpx failure (a redirect loop, a body that is not what
+its ``content-encoding`` says, a dropped connection): each is a 502 ``upstream_unavailable``. Every
+attempt's timeout comes from the request's deadline (:mod:`oss_tldr.deadline`), and no retry or wait is
+started that the deadline cannot fit.
+
+Each attempt is bounded by wall-clock time, not only per network read: the body is streamed in chunks and
+the attempt's own deadline (the configured timeout or what is left of the request, the shorter) is checked
+between chunks, so a GitHub that trickles its answer a byte at a time ends the attempt when that deadline
+passes (a 503 ``deadline_exceeded`` when it was the request's deadline, else a timeout, retried like any
+other). A body longer than :data:`MAX_BODY_BYTES` (decoded) is a 502. What this does *not* bound: the
+status line and headers, and the bodies of redirects httpx follows, are read inside ``httpx.Client.send``
+and are bounded only by the per-read timeout (each byte that arrives restarts it), so headers trickled
+byte by byte can still outlive the deadline. Bounding those needs a watchdog thread that closes the socket
+from outside, which this module does not have. After the deadline one more read (at most the per-read
+timeout) may also still be waited for when GitHub stops sending altogether.
 """
 
 from __future__ import annotations
@@ -17,10 +30,11 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import functools
+import json as json_module
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +53,8 @@ MAX_INLINE_WAIT_SECONDS = 5.0
 MAX_RETRY_AFTER_SECONDS = 3600.0
 DEFAULT_RETRY_AFTER_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 5.0
+# A GitHub answer (decoded) longer than this is not one we asked for: a 502, not read to the end.
+MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
 class GitHubUnauthorized(DomainError):
@@ -57,6 +73,15 @@ class GitHubResponse:
     status: int
     data: Any
     headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One attempt's answer, read to the end within its deadline (the response itself is closed)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
 
 
 @functools.cache
@@ -102,16 +127,16 @@ def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None
     return max(0.0, min(MAX_RETRY_AFTER_SECONDS, wait))
 
 
-def _json_body(response: httpx.Response) -> Any:
+def _json_body(response: _Answer) -> Any:
     """The decoded JSON body; :class:`ValueError` when it is not JSON (``RecursionError`` too: a body
     nested deeper than the parser goes is not a GitHub answer)."""
     try:
-        return response.json()
+        return json_module.loads(response.content)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: _Answer) -> str:
     """The ``message`` of an error body (GitHub's are ``{"message": ...}``; an empty body has none). Any
     other body — not JSON, an array — is a 502: a 403 without it cannot be told a rate limit or a refusal."""
     if not response.content:
@@ -126,12 +151,12 @@ def _error_message(response: httpx.Response) -> str:
     return message if isinstance(message, str) else ""
 
 
-def _unreadable(response: httpx.Response) -> UpstreamUnavailable:
+def _unreadable(response: _Answer) -> UpstreamUnavailable:
     logger.warning("github answer unreadable", extra={"status": response.status_code})
     return UpstreamUnavailable("GitHub returned an unreadable answer; try again shortly.")
 
 
-def _is_rate_limited(response: httpx.Response) -> bool:
+def _is_rate_limited(response: _Answer) -> bool:
     if response.status_code == 429:
         return True
     if response.status_code != 403:
@@ -145,6 +170,20 @@ def _fits(wait: float) -> bool:
     """Whether, after sleeping ``wait``, the request's deadline still leaves room for another attempt."""
     left = deadline.remaining()
     return left is None or left - wait >= deadline.MIN_CALL_SECONDS
+
+
+class _Late(Exception):
+    """The attempt's deadline passed while its body was still arriving."""
+
+
+def _timed(chunks: Iterator[bytes], ends: float) -> Iterator[bytes]:
+    """``chunks``, raising :class:`_Late` as soon as one arrives after ``ends`` (``time.monotonic()``)."""
+    if time.monotonic() >= ends:  # the headers alone took the whole attempt
+        raise _Late()
+    for chunk in chunks:
+        if time.monotonic() >= ends:
+            raise _Late()
+        yield chunk
 
 
 class GitHubClient:
@@ -193,9 +232,71 @@ class GitHubClient:
         # Full jitter: uniform in [0, base * 2^attempt].
         return random.uniform(0, self._backoff_base * (2**attempt))
 
-    def _attempt_timeout(self) -> httpx.Timeout:
+    def _count(self, method: str, path: str, status: int) -> None:
+        if self._on_request:
+            self._on_request(method, path, status)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        target: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> _Answer:
+        """One attempt, status line to last byte, within the attempt's deadline: the configured timeout
+        or what is left of the request's deadline, whichever is shorter.
+
+        Raises :class:`DeadlineExceeded` (503) when too little is left to start, or when the request's
+        deadline passes while the body is still arriving; ``httpx.ReadTimeout`` when the configured
+        timeout passes first (a timeout like any other, retried by :meth:`request`); any other
+        ``httpx.HTTPError`` as httpx raised it; :class:`UpstreamUnavailable` for a body over
+        :data:`MAX_BODY_BYTES`. Headers are read inside ``send`` and bounded only by the per-read timeout
+        (see the module docstring)."""
+        left = deadline.remaining()
         seconds = deadline.timeout(self._timeout)  # DeadlineExceeded (503) when too little is left
-        return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT_SECONDS, seconds))
+        request_bound = left is not None and left <= self._timeout
+        ends = time.monotonic() + seconds
+        request = self._http.build_request(
+            method,
+            target,
+            params=params,
+            json=json,
+            headers=self._headers(headers),
+            timeout=httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT_SECONDS, seconds)),
+        )
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.HTTPError:
+            self._count(method, path, 0)
+            raise
+        self._count(method, path, response.status_code)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                raise self._too_large(path)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in _timed(response.iter_bytes(), ends):
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise self._too_large(path)
+                chunks.append(chunk)
+        except _Late as exc:
+            logger.warning("github answer too slow", extra={"path": path, "seconds": seconds})
+            if request_bound:
+                raise deadline.DeadlineExceeded() from exc
+            raise httpx.ReadTimeout("GitHub's answer outlasted the timeout", request=request) from exc
+        finally:
+            response.close()
+        return _Answer(response.status_code, response.headers, b"".join(chunks))
+
+    @staticmethod
+    def _too_large(path: str) -> UpstreamUnavailable:
+        logger.warning("github answer too large", extra={"path": path, "limit": MAX_BODY_BYTES})
+        return UpstreamUnavailable("GitHub returned an answer too large to read; try again shortly.")
 
     def _retry(self, attempt: int, wait: float) -> bool:
         """Sleep ``wait`` and return True when a retry is allowed and still fits in the deadline."""
@@ -221,22 +322,18 @@ class GitHubClient:
         target = url or f"{self.base_url}{path}"
         attempt = 0
         while True:
-            timeout = self._attempt_timeout()
             self.requests_made += 1
             try:
-                response = self._http.request(
-                    method, target, params=params, json=json, headers=self._headers(headers), timeout=timeout
-                )
+                response = self._attempt(method, path, target, params=params, json=json, headers=headers)
             except httpx.TransportError as exc:  # timeouts included
-                if self._on_request:
-                    self._on_request(method, path, 0)
                 if self._retry(attempt, self._backoff(attempt)):
                     attempt += 1
                     continue
                 logger.warning("github unreachable", extra={"path": path, "error": type(exc).__name__})
                 raise UpstreamUnavailable("GitHub is unreachable right now; try again shortly.") from exc
-            if self._on_request:
-                self._on_request(method, path, response.status_code)
+            except httpx.HTTPError as exc:  # a redirect loop, a body not in its content-encoding: no retry
+                logger.warning("github answer unusable", extra={"path": path, "error": type(exc).__name__})
+                raise UpstreamUnavailable("GitHub returned an unreadable answer; try again shortly.") from exc
             status = response.status_code
             if status < 400:
                 data = self._data(response, path)
@@ -279,7 +376,7 @@ class GitHubClient:
             raise UpstreamUnavailable(f"GitHub answered {status}.")
 
     @staticmethod
-    def _data(response: httpx.Response, path: str) -> Any:
+    def _data(response: _Answer, path: str) -> Any:
         if not response.content:
             return None
         try:

@@ -8,7 +8,12 @@ report fails with 502 rather than return partial or unchecked content. A 429 fro
 it becomes our 429 (``RateLimited``). The SDK's own retries are off so every request is counted here.
 Each request's timeout is what is left of the request's deadline when that is shorter than
 ``OPENAI_TIMEOUT_SECONDS`` (:mod:`oss_tldr.deadline`), and no retry is started that the deadline cannot
-fit: the request answers its 502 (or the deadline's 503) before API Gateway gives up on it.
+fit: the request answers its 502 (or the deadline's 503) before API Gateway gives up on it. That timeout
+bounds the whole answer, not only each read: the SDK's HTTP client goes through
+:class:`~oss_tldr.reports.summarise.wallclock.WallClockTransport`, which ends a body still arriving when
+the timeout has passed since the request was sent (a model that trickles its answer byte by byte would
+otherwise never trip a per-read timeout). The status line and headers are read before the transport sees
+the response and stay bounded only per read (no watchdog thread closes the socket from outside).
 
 This module imports the OpenAI SDK; only :func:`oss_tldr.reports.summarise.get_summariser` imports it,
 and only when an API key is configured.
@@ -60,6 +65,16 @@ def _retry_after(exc: openai.APIStatusError) -> int:
     return max(1, min(3600, math.ceil(seconds))) if math.isfinite(seconds) else 20
 
 
+def _http_client() -> Any:
+    """The SDK's HTTP client bounded by wall-clock time, or None (the SDK's own client, per-read timeouts
+    only) when the SDK does not send through ``httpx2``."""
+    try:
+        from oss_tldr.reports.summarise.wallclock import wall_clock_http_client
+    except ImportError:  # pragma: no cover - an older SDK, built on httpx
+        return None
+    return wall_clock_http_client()
+
+
 class OpenAISummariser:
     prompt_version = prompts.PROMPT_VERSION
 
@@ -77,6 +92,7 @@ class OpenAISummariser:
             base_url=settings.openai_base_url or DEFAULT_BASE_URL,
             timeout=settings.openai_timeout_seconds,
             max_retries=0,
+            http_client=_http_client(),
         )
         return cls(client, settings.openai_model, timeout=settings.openai_timeout_seconds)
 
