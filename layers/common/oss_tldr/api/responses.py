@@ -61,7 +61,7 @@ def errors(*statuses: int, success: dict[int, OpenAPIResponse] | None = None) ->
 
 
 # --------------------------------------------------------------------------------- documented inputs
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,200}$"  # empty: the first page, like no cursor
 
 
 def enum_of(values: tuple[str, ...], description: str) -> dict[str, Any]:
@@ -77,6 +77,6 @@ REPO_DOC = {
 }
 CURSOR_DOC = {
     "pattern": CURSOR_PATTERN,
-    "description": "Opaque: exactly a previous page's next_cursor (base64url of its keyset position). Any "
-    "other value is 400 invalid_cursor.",
+    "description": "Opaque: exactly a previous page's next_cursor (base64url of its keyset position); "
+    "empty or absent is the first page. Any other value is 400 invalid_cursor.",
 }
