@@ -100,6 +100,10 @@ HOSTILE_BODIES = [
     pytest.param(b'{"repo_url": "octo/h\\uDFFFllo"}', "invalid_text", id="lone-low-surrogate"),
     pytest.param(b'{"repo_url": "octo/hello\\ud800"}', "invalid_text", id="high-surrogate-at-end"),
     pytest.param(b'{"repo_url": "\\ud800\\ud800\\udc00"}', "invalid_text", id="two-highs-one-low"),
+    # A lone high half, an escaped backslash, a lone low half: a text scan that drops escaped backslashes
+    # first sees a valid pair (found by review); what json.loads produced is checked exactly.
+    pytest.param(b'{"repo_url": "octo/hello", "n": "\\ud800\\\\\\udc00"}', "invalid_text", id="fake-pair"),
+    pytest.param(b'{"repo_url": "octo/hello", "\\ud800\\\\\\udc00": 1}', "invalid_text", id="fake-pair-key"),
 ]
 
 
@@ -245,4 +249,27 @@ def test_a_signed_token_whose_sub_is_not_a_positive_int64_is_401_invalid_token(a
 def test_ids_out_of_their_column_range_in_the_path_or_query_are_422(api, admin, db, method, path):
     before = _rows(db)
     _assert_error(api.request(method, path, headers=admin), 422)
+    assert _rows(db) == before
+
+
+@pytest.mark.parametrize(
+    "sid", ["abc\x00def", "\ud800", "has space", "x" * 65, "dots.are.not.issued", "\u00e9t\u00e9"]
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/auth/me"),
+        ("GET", "/reports/octo/hello/prs"),
+        ("POST", "/auth/logout"),
+        ("GET", "/users/me/reports"),
+    ],
+)
+def test_a_signed_token_whose_sid_is_not_one_we_issue_is_401_invalid_token(api, alice, db, method, path, sid):
+    """A validly signed token whose ``sid`` could not have come from ``new_session_id`` (a NUL or a lone
+    surrogate the database cannot take, or simply another alphabet or length) is a 401, never a 500."""
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    token = sign_session_token(401, sid, expires)
+    before = _rows(db)
+    headers = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+    _assert_error(api.request(method, path, headers=headers), 401, "invalid_token")
     assert _rows(db) == before

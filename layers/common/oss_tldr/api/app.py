@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from oss_tldr.api.auth import authenticate_route
-from oss_tldr.api.json_guard import check_json_text, check_parameters
+from oss_tldr.api.json_guard import check_json_text, check_json_value, check_parameters
 from oss_tldr.db.errors import database_error_fields, log_exception
 from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError, PayloadTooLarge, ValidationFailed
@@ -116,6 +116,7 @@ class _CheckedRequestValidation(OpenAPIRequestValidationMiddleware):
             raise ValidationFailed(NOT_JSON)
         check_json_text(app.current_event.decoded_body or "")  # bounded before it is parsed
         body = super()._get_body(app)
+        check_json_value(body)  # exactly what was parsed: no NUL or lone surrogate anywhere
         if isinstance(body, list):  # Powertools would validate the first element of an array instead
             error = {"type": "model_type", "loc": ("body",), "msg": "the body must be a JSON object"}
             raise RequestValidationError([error])

@@ -7,7 +7,8 @@ parse into strings PostgreSQL cannot store. Each of these was a 500; here each i
 * ``body_too_deep``: arrays and objects nested deeper than :data:`MAX_DEPTH`;
 * ``number_too_long``: a number literal longer than :data:`MAX_NUMBER_CHARS` characters;
 * ``invalid_text``: the escape ``\\u0000``, an unpaired surrogate escape (``\\ud800``-``\\udfff``), or a raw
-  NUL or surrogate, in any string of the body (keys too) or in a query or path parameter;
+  NUL or surrogate, in any string of the body (keys too) or in a query or path parameter — refused cheaply
+  by the text scan where it can see them, and exactly by :func:`check_json_value` on what was parsed;
 * ``validation_error``: ``NaN`` / ``Infinity``, which Python accepts and JSON does not.
 
 The check is a few regular-expression passes over the text (C speed, linear, no loop over tokens in
@@ -102,3 +103,21 @@ def _too_deep(brackets: str, chunk: int = 65_536) -> bool:
             return True
         depth = running[-1]
     return False
+
+
+def check_json_value(value: object) -> None:
+    """The parsed body, exactly: no string (key or value) holds a NUL or a lone surrogate (422
+    ``invalid_text``). The scan of the text before parsing refuses most such bodies cheaply; this walk of
+    what ``json.loads`` actually produced is the exact rule (escape sequences can be arranged so that no
+    text scan short of a JSON decoder sees them: ``"\\ud800\\\\\\udc00"`` decodes to two lone halves).
+    Depth is already bounded (:data:`MAX_DEPTH`), so the recursion is too."""
+    if isinstance(value, str):
+        if has_unstorable(value):
+            raise _invalid_text()
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json_value(key)
+            check_json_value(item)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_value(item)

@@ -33,6 +33,7 @@ from oss_tldr.identity.sessions import (
 from oss_tldr.identity.tokens import save_sealed_token, seal_github_token
 from oss_tldr.identity.users import UserOut, get_user, upsert_user, user_out
 from oss_tldr.settings import get_settings
+from oss_tldr.text import has_unstorable
 
 SCOPE = "repo read:user"
 STATE_TTL = dt.timedelta(minutes=10)
@@ -114,7 +115,7 @@ def start_login(client: str | None = None) -> LoginStart:
 def _required(value: str | None, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"The {name} is missing.", code=f"missing_{name}")
-    if len(value) > MAX_PARAM_CHARS:
+    if len(value) > MAX_PARAM_CHARS or has_unstorable(value):
         raise BadRequest(f"The {name} is not valid.", code=f"invalid_{name}")
     return value.strip()
 

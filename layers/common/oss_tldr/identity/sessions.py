@@ -6,6 +6,7 @@ working before it expires; validation checks the signature, the claims and the r
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ MAX_TOKEN_CHARS = 4096
 MAX_USER_ID = PG_BIGINT_MAX  # users.id is a Postgres bigint
 MAX_SUB_CHARS = 19  # len(str(MAX_USER_ID)): a longer sub is refused before int() parses it
 _REQUIRED = ["exp", "iat", "iss", "aud", "sub", "sid"]
+# What new_session_id issues (token_urlsafe: [A-Za-z0-9_-]), within sessions.id's 64 characters: anything
+# else in a signed token is a session we never issued (401), not a value for the database to refuse.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,11 @@ def decode_session_token(token: str, settings: Settings | None = None) -> Sessio
         raise Unauthorized("The session token is not valid.", code="invalid_token") from exc
     # ``sub`` is a GitHub user id, a positive bigint in the database: anything else, even validly signed,
     # is not a session we issued (and would make the session lookup fail instead of finding nothing).
-    if not 1 <= user_id <= MAX_USER_ID or not isinstance(session_id, str) or not session_id:
+    if (
+        not 1 <= user_id <= MAX_USER_ID
+        or not isinstance(session_id, str)
+        or not _SESSION_ID.fullmatch(session_id)
+    ):
         raise Unauthorized("The session token is not valid.", code="invalid_token")
     return SessionClaims(user_id=user_id, session_id=session_id)
 
