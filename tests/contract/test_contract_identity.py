@@ -1,6 +1,6 @@
-"""CONTRACT.md §1 "Errors", "Auth", "Repositories", "Cross-origin" (and the §2 variables they use), checked
-from outside: real HTTP through the local API (`tools.devserver`), the fake GitHub, the embedded Postgres.
-Each test names the clause it holds the backend to."""
+"""docs/api.md "Errors", "Sign-in", "Repositories", "Cross-origin" (and the docs/configuration.md variables
+they use), checked from outside: real HTTP through the local API (`tools.devserver`), the fake GitHub, the
+embedded Postgres. Each test names the clause it holds the backend to."""
 
 from __future__ import annotations
 

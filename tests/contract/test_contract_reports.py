@@ -1,4 +1,4 @@
-"""CONTRACT.md §1 "Reports" (and "Other": health), seen from outside: real HTTP through the local API
+"""docs/api.md "Reports" (and "Other": health), seen from outside: real HTTP through the local API
 (`tools.devserver`, what `make dev` serves) against the fake GitHub and the fake OpenAI.
 
 Each test reads like a sentence of the contract: the shapes the SPA reads, the status codes, and that a
@@ -659,7 +659,7 @@ def test_health_is_ok_without_a_session(api):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-# --------------------------------------------------------------------------------- §3 make report
+# --------------------------------------------------------------------------------- make report (README)
 def _make_report(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GITHUB_TOKEN": "gho_fake_service_contract"}
     make = shutil.which("make") or "make"

@@ -1,4 +1,4 @@
-"""The report shapes of the HTTP contract (CONTRACT.md, "Reports"). Arrays are never null."""
+"""The report shapes of the HTTP contract (docs/api.md, "Reports"). Arrays are never null."""
 
 from __future__ import annotations
 

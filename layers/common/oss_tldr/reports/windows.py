@@ -3,8 +3,9 @@
 The window *end* is the current time floored to the timeframe's refresh period (1 h, 6 h, 24 h, 7 d,
 in UTC; the 7-day grid starts on Monday 00:00 UTC); the start is the end minus the timeframe's length.
 So a ``last_week`` report asked at 09:41 and at 11:58 covers the same ``[start, end)`` and is one row.
-The report is superseded when the next period begins, which is its ``expires_at``: the seed's expiry
-table (1 h / 6 h / 24 h / 7 d) read as "never serve data older than one refresh period".
+The report is superseded when the next period begins, which is its ``expires_at``: the refresh periods
+(1 h / 6 h / 24 h / 7 d) read as "never serve data older than one refresh period" (docs/reports.md,
+"Windows and expiry").
 """
 
 from __future__ import annotations

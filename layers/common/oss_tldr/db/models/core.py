@@ -1,4 +1,4 @@
-"""The core schema from the design document: users, repositories, tracking, shared reports, access log.
+"""The core schema (migration ``0001_initial``): users, repositories, tracking, shared reports, access log.
 
 A ``reports`` row is either a **shared** cache row (``owner_user_id IS NULL``: generated here, served to
 everyone who asks for its key) or a user's **own** imported copy (``owner_user_id`` set, summariser
