@@ -58,6 +58,7 @@ Cursor = Annotated[str | None, Query(max_length=200, json_schema_extra=CURSOR_DO
 RepoRef = Annotated[str, Query(min_length=1, max_length=512, json_schema_extra=REPO_REF_DOC)]
 SECTION_RESPONSES = errors(
     400,
+    403,  # GitHub refused the caller's token (github_forbidden)
     404,
     429,
     502,
@@ -73,6 +74,7 @@ SECTION_RESPONSES = errors(
 )
 GENERATE_RESPONSES = errors(
     400,
+    403,  # GitHub refused the caller's token (github_forbidden)
     404,
     429,
     502,
@@ -217,7 +219,7 @@ def job(job_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> J
     )
 
 
-@app.get("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(404, 429, 502))
+@app.get("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(403, 404, 429, 502))
 def report_by_id(report_id: ReportId) -> Report:
     _, requester = _caller()
     return _report(service.report_by_id(requester, report_id), cached=True)

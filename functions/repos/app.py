@@ -62,13 +62,13 @@ class ImportResponse(BaseModel):
     skipped: int
 
 
-@app.get("/api/v1/repos/user", responses=errors(429, 502))
+@app.get("/api/v1/repos/user", responses=errors(403, 429, 502))
 def user_repos(per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> RepositoryList:
     user_id = current_principal(app).user_id
     return RepositoryList(repositories=tracking.user_repositories(user_id, per_page))
 
 
-@app.get("/api/v1/repos/search", responses=errors(400, 429, 502))
+@app.get("/api/v1/repos/search", responses=errors(400, 403, 429, 502))
 def search_repos(
     q: Annotated[str, Query(max_length=1024, json_schema_extra=SEARCH_DOC)] = "",
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
