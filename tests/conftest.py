@@ -125,7 +125,7 @@ def settings_env(monkeypatch):
 @pytest.fixture
 def fake_github(settings_env):
     """A fake GitHub (API and OAuth host) on 127.0.0.1; GITHUB_API_URL/GITHUB_WEB_URL point at it."""
-    from fakes.github import FakeGitHub
+    from tools.fakes.github import FakeGitHub
 
     fake = FakeGitHub.start()
     settings_env(GITHUB_API_URL=fake.url, GITHUB_WEB_URL=fake.url)

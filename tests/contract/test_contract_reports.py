@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 from conftest import ROOT
-from fakes.github_activity import add_item, seed_activity
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess
+from tools.fakes.github_activity import add_item, seed_activity
 
 ORIGIN = "http://localhost:5173"
 REPO = "octo/hello"
@@ -1005,9 +1005,8 @@ def test_outsider_gets_the_missing_repositorys_404_while_the_owner_generates_a_p
 ):
     import threading
 
-    from fakes.github_activity import _search
-
     from oss_tldr.reports import service
+    from tools.fakes.github_activity import _search
 
     # Alice's generation, really running (below the handler, as another container would), held in its
     # first search: her lookup has stored the private repositories row by then.

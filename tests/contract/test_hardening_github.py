@@ -18,12 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fakes.github_activity import add_item
-from fakes.trickle import trickling_server
 from fixtures_identity import OAUTH_ENV
 from sqlalchemy import func, select, text
 
 from oss_tldr.db.models import Base, Report, Repository, RepositoryAccessCheck
+from tools.fakes.github_activity import add_item
+from tools.fakes.trickle import trickling_server
 from tools.lambda_local import FakeLambdaContext
 
 ORIGIN = "http://localhost:5173"

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes.github_activity import seed_activity
 from sqlalchemy import select, text, update
 from test_contract_reports import ORIGIN, REPO, _assert_error, _open_report
 
 from oss_tldr.db.models import Report
+from tools.fakes.github_activity import seed_activity
 
 BOB_ID = 402
 

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import load_event
-from fakes.github_activity import seed_activity
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import (
@@ -21,6 +20,7 @@ from oss_tldr.db.models import (
     UserReportAccess,
 )
 from oss_tldr.reports.summarise import MAX_LLM_REQUESTS
+from tools.fakes.github_activity import seed_activity
 from tools.lambda_local import FakeLambdaContext, find_route, http_event, load_handler, load_routes
 
 REPO = "octo/hello"
@@ -440,7 +440,7 @@ def test_admin_lists_and_invalidates_reports_with_an_audit_trail(
 
 
 def test_item_summaries_are_reused_by_an_overlapping_window(engine, fake_github, fake_openai, alice):
-    from fakes.github_activity import add_item
+    from tools.fakes.github_activity import add_item
 
     now = dt.datetime.now(dt.UTC)
     for i in range(8):  # active 2-4 days ago: inside both the last_week and the last_month windows
