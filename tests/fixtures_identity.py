@@ -76,36 +76,3 @@ def oauth_github(fake_github, settings_env, engine):
     """The fake GitHub with the OAuth app configured (client id/secret, redirect URI) in the settings."""
     settings_env(**OAUTH_ENV)
     return fake_github
-
-
-def call(logical_id, event_name, context, *, headers=None, body=None, query=None, path=None, params=None):
-    """Invoke a handler in-process with ``events/<event_name>`` (adjusted) and decode the JSON answer:
-    ``(status, body, headers)``."""
-    import json
-    from urllib.parse import urlencode
-
-    from conftest import load_event
-
-    from tools.lambda_local import load_handler
-
-    event = load_event(event_name)
-    event["headers"] = {k: v for k, v in event["headers"].items() if k != "authorization"}
-    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-        event["headers"]["content-type"] = "application/json"
-    if query is not None:
-        event["queryStringParameters"] = query
-        event["rawQueryString"] = urlencode(query)
-    if path is not None:
-        event["rawPath"] = path
-        event["requestContext"]["http"]["path"] = path
-    if params is not None:
-        event["pathParameters"] = params
-    response = load_handler(logical_id)(event, context)
-    raw = response.get("body") or ""
-    try:
-        decoded = json.loads(raw) if raw else None
-    except ValueError:
-        decoded = raw
-    return response["statusCode"], decoded, response.get("headers") or {}

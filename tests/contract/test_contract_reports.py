@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess

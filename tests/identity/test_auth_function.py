@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fixtures_identity import call
+from helpers import call
 from sqlalchemy import func, select, text, update
 
 from oss_tldr.db.models import AuditLog, GitHubToken, OAuthState, User, UserSession

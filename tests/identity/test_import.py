@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 import pytest
-from fixtures_identity import call
+from helpers import call
 from sqlalchemy import func, insert, select, text
 
 from oss_tldr.db.models import AuditLog, Report, Repository, UserReportAccess, UserRepository

@@ -4,7 +4,7 @@ caller's GitHub repositories. GitHub is the fake; every call uses the caller's o
 from __future__ import annotations
 
 import pytest
-from fixtures_identity import call
+from helpers import call
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import Repository, UserRepository

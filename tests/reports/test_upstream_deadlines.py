@@ -11,7 +11,7 @@ import datetime as dt
 import json
 
 import pytest
-from fixtures_identity import call
+from helpers import call
 from sqlalchemy import func, select
 
 from oss_tldr import deadline
