@@ -42,6 +42,7 @@ def _count(db, model):
 
 @pytest.fixture
 def alice(oauth_github):
+    """Alice on the fake GitHub only: she signs in during the test (not the shared signed-in ``alice``)."""
     return oauth_github.add_user("alice", GH_TOKEN, id=5001, name="Alice A.", email="alice@example.com")
 
 

@@ -7,6 +7,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fixtures_identity import Account, Cast
 from helpers import call_route, load_event
 from sqlalchemy import func, select, update
 
@@ -43,14 +44,7 @@ def seeded(fake_github):
     return seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=14, issues=10, seed=3)
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user(id=101, login="alice", github_token="gho_fake_alice")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user(id=102, login="bob", github_token="gho_fake_bob")
+USERS = Cast(alice=Account(101, "gho_fake_alice"), bob=Account(102, "gho_fake_bob"))
 
 
 # --------------------------------------------------------------------------------- hit and miss
