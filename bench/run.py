@@ -53,9 +53,8 @@ print(json.dumps({"openai_imported": "openai" in sys.modules}))
 
 def _prepare_environment() -> tuple[Any, Any]:
     """Fakes up, env pointed at them and at the bench database; before any settings are read."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fakes.github import FakeGitHub
-    from fakes.openai import FakeOpenAI
+    from tools.fakes.github import FakeGitHub
+    from tools.fakes.openai import FakeOpenAI
 
     github, openai = FakeGitHub.start(), FakeOpenAI.start()
     os.environ.update(
@@ -290,8 +289,7 @@ def measure_hit_latency(token: str, calls: int) -> dict[str, Any]:
 
 
 def measure_cold_reports(github: Any, openai: Any, token: str) -> dict[str, Any]:
-    from fakes.github_activity import add_item, seed_activity
-
+    from tools.fakes.github_activity import add_item, seed_activity
     from tools.lambda_local import FakeLambdaContext, load_handler
 
     handler = load_handler("ReportsFunction")

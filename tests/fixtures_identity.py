@@ -5,11 +5,23 @@ what a signed-in client holds::
 
     alice = make_user(id=1, login="alice", github_token="gho_fake_alice")
     handler(http_event("GET", "/api/v1/auth/me", headers=alice.headers), ctx)
+
+The signed-in users a module's tests take as fixtures, ``alice``, ``bob``, ``carol`` and ``admin``, are
+declared once here; each module says who they are (ids and tokens its assertions rely on) in a ``USERS``
+constant the fixtures read::
+
+    USERS = Cast(alice=Account(501, ALICE_GH), bob=Account(502, BOB_GH), after=("gh",))
+
+``after`` names fixtures set up before anyone signs in (the module's fake GitHub world); with
+``origin=ORIGIN`` the fixtures give the request headers (session and ``Origin``) that HTTP-level tests send
+instead of the :class:`SignedInUser`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -78,34 +90,65 @@ def oauth_github(fake_github, settings_env, engine):
     return fake_github
 
 
-def call(logical_id, event_name, context, *, headers=None, body=None, query=None, path=None, params=None):
-    """Invoke a handler in-process with ``events/<event_name>`` (adjusted) and decode the JSON answer:
-    ``(status, body, headers)``."""
-    import json
-    from urllib.parse import urlencode
+@dataclass(frozen=True)
+class Account:
+    """Who one of a module's user fixtures signs in; ``login`` defaults to the fixture's name.
+    ``on_github``: also known to the fake GitHub (``add_user``) when the module's world does not say so."""
 
-    from conftest import load_event
+    id: int
+    github_token: str
+    login: str | None = None
+    on_github: bool = False
 
-    from tools.lambda_local import load_handler
 
-    event = load_event(event_name)
-    event["headers"] = {k: v for k, v in event["headers"].items() if k != "authorization"}
-    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-        event["headers"]["content-type"] = "application/json"
-    if query is not None:
-        event["queryStringParameters"] = query
-        event["rawQueryString"] = urlencode(query)
-    if path is not None:
-        event["rawPath"] = path
-        event["requestContext"]["http"]["path"] = path
-    if params is not None:
-        event["pathParameters"] = params
-    response = load_handler(logical_id)(event, context)
-    raw = response.get("body") or ""
-    try:
-        decoded = json.loads(raw) if raw else None
-    except ValueError:
-        decoded = raw
-    return response["statusCode"], decoded, response.get("headers") or {}
+class Cast:
+    """A module's signed-in users by fixture name (``USERS = Cast(alice=Account(...), ...)``)."""
+
+    def __init__(
+        self, *, after: tuple[str, ...] = (), origin: str | None = None, **accounts: Account
+    ) -> None:
+        self.accounts: Mapping[str, Account] = accounts
+        self.after = after
+        self.origin = origin
+
+    def with_accounts(self, **accounts: Account) -> Cast:
+        """The same cast with more users (a module that extends another's)."""
+        return Cast(after=self.after, origin=self.origin, **{**self.accounts, **accounts})
+
+
+def _sign_in(request: pytest.FixtureRequest, name: str) -> Any:
+    cast = getattr(request.module, "USERS", None)
+    if not isinstance(cast, Cast) or name not in cast.accounts:
+        pytest.fail(
+            f"{request.module.__name__} takes the {name!r} fixture: declare it in USERS", pytrace=False
+        )
+    for fixture in cast.after:
+        request.getfixturevalue(fixture)
+    account = cast.accounts[name]
+    login = account.login or name
+    if account.on_github:
+        request.getfixturevalue("fake_github").add_user(login, account.github_token, id=account.id)
+    user = request.getfixturevalue("make_user")(id=account.id, login=login, github_token=account.github_token)
+    if cast.origin is not None:
+        return {**user.headers, "Origin": cast.origin}
+    return user
+
+
+@pytest.fixture
+def alice(request):
+    return _sign_in(request, "alice")
+
+
+@pytest.fixture
+def bob(request):
+    return _sign_in(request, "bob")
+
+
+@pytest.fixture
+def carol(request):
+    return _sign_in(request, "carol")
+
+
+@pytest.fixture
+def admin(request):
+    return _sign_in(request, "admin")

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fakes.github_activity import seed_activity
 from fixtures_identity import OAUTH_ENV
+
+from tools.fakes.github_activity import seed_activity
 
 ORIGIN = "http://localhost:5173"
 SECTIONS = ("prs", "issues", "people", "tldr")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fakes.github_activity import add_item, seed_activity
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import ItemSummary
@@ -16,6 +15,7 @@ from oss_tldr.reports.content import build_report_content
 from oss_tldr.reports.schemas import Item, Person
 from oss_tldr.reports.summarise import ExtractiveSummariser, get_summariser
 from oss_tldr.reports.windows import window_for
+from tools.fakes.github_activity import add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)
 SEARCH = r"^/search/issues$"

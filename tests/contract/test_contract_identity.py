@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fixtures_identity import OAUTH_ENV
+from fixtures_identity import OAUTH_ENV, Account, Cast
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Base, OAuthState, Repository, User, UserRepository, UserSession
@@ -55,14 +55,7 @@ def gh(fake_github):
     return fake_github
 
 
-@pytest.fixture
-def alice(gh, make_user):
-    return make_user(id=501, login="alice", github_token=ALICE_GH)
-
-
-@pytest.fixture
-def bob(gh, make_user):
-    return make_user(id=502, login="bob", github_token=BOB_GH)
+USERS = Cast(alice=Account(501, ALICE_GH), bob=Account(502, BOB_GH), after=("gh",))
 
 
 def _count(db, model) -> int:

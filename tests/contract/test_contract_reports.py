@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT
-from fakes.github_activity import add_item, seed_activity
+from fixtures_identity import Account, Cast
+from helpers import ROOT
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess
+from tools.fakes.github_activity import add_item, seed_activity
 
 ORIGIN = "http://localhost:5173"
 REPO = "octo/hello"
@@ -62,6 +63,14 @@ REPORT_KEYS = {
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
+USERS = Cast(
+    alice=Account(301, "gho_fake_alice_contract"),
+    bob=Account(302, "gho_fake_bob_contract"),
+    admin=Account(303, "gho_fake_root_contract", login="root"),
+    origin=ORIGIN,
+)
+
+
 @pytest.fixture
 def api(start_local_api, fake_github, fake_openai, settings_env):
     settings_env(ADMIN_LOGINS="root")
@@ -72,25 +81,6 @@ def api(start_local_api, fake_github, fake_openai, settings_env):
 @pytest.fixture
 def seeded(fake_github):
     return seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=14, issues=11, bots=2, seed=4)
-
-
-def _headers(user) -> dict[str, str]:
-    return {**user.headers, "Origin": ORIGIN}
-
-
-@pytest.fixture
-def alice(make_user):
-    return _headers(make_user(id=301, login="alice", github_token="gho_fake_alice_contract"))
-
-
-@pytest.fixture
-def bob(make_user):
-    return _headers(make_user(id=302, login="bob", github_token="gho_fake_bob_contract"))
-
-
-@pytest.fixture
-def admin(make_user):
-    return _headers(make_user(id=303, login="root", github_token="gho_fake_root_contract"))
 
 
 def _open_report(api: httpx.Client, headers: dict[str, str], repo: str = REPO, **params: str):
@@ -1005,9 +995,8 @@ def test_outsider_gets_the_missing_repositorys_404_while_the_owner_generates_a_p
 ):
     import threading
 
-    from fakes.github_activity import _search
-
     from oss_tldr.reports import service
+    from tools.fakes.github_activity import _search
 
     # Alice's generation, really running (below the handler, as another container would), held in its
     # first search: her lookup has stored the private repositories row by then.

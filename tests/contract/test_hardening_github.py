@@ -18,12 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fakes.github_activity import add_item
-from fakes.trickle import trickling_server
-from fixtures_identity import OAUTH_ENV
+from fixtures_identity import OAUTH_ENV, Account, Cast
 from sqlalchemy import func, select, text
 
 from oss_tldr.db.models import Base, Report, Repository, RepositoryAccessCheck
+from tools.fakes.github_activity import add_item
+from tools.fakes.trickle import trickling_server
 from tools.lambda_local import FakeLambdaContext
 
 ORIGIN = "http://localhost:5173"
@@ -62,14 +62,7 @@ def gh(fake_github):
     return fake_github
 
 
-@pytest.fixture
-def alice(gh, make_user):
-    return make_user(id=601, login="alice", github_token=ALICE_GH)
-
-
-@pytest.fixture
-def bob(gh, make_user):
-    return make_user(id=602, login="bob", github_token=BOB_GH)
+USERS = Cast(alice=Account(601, ALICE_GH), bob=Account(602, BOB_GH), after=("gh",))
 
 
 def _rows(db) -> dict[str, int]:

@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes.github_activity import seed_activity
+from fixtures_identity import Account, Cast
 from sqlalchemy import select, text, update
 from test_contract_reports import ORIGIN, REPO, _assert_error, _open_report
 
 from oss_tldr.db.models import Report
+from tools.fakes.github_activity import seed_activity
 
 BOB_ID = 402
 
@@ -26,6 +27,14 @@ EVIL_USER = {
 PHISHING_TLDR = "Security alert: your token leaked, rotate it now at http://evil.example/login"
 
 
+USERS = Cast(
+    alice=Account(401, "gho_fake_alice_hardening"),
+    bob=Account(BOB_ID, "gho_fake_bob_hardening"),
+    admin=Account(403, "gho_fake_root_hardening", login="root"),
+    origin=ORIGIN,
+)
+
+
 @pytest.fixture
 def api(start_local_api, fake_github, fake_openai, settings_env):
     settings_env(ADMIN_LOGINS="root")
@@ -36,30 +45,6 @@ def api(start_local_api, fake_github, fake_openai, settings_env):
 @pytest.fixture
 def seeded(fake_github):
     return seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=8, issues=6, bots=1, seed=7)
-
-
-@pytest.fixture
-def users(make_user):
-    def signed_in(user_id: int, login: str) -> dict[str, str]:
-        user = make_user(id=user_id, login=login, github_token=f"gho_fake_{login}_hardening")
-        return {**user.headers, "Origin": ORIGIN}
-
-    return signed_in
-
-
-@pytest.fixture
-def alice(users):
-    return users(401, "alice")
-
-
-@pytest.fixture
-def bob(users):
-    return users(BOB_ID, "bob")
-
-
-@pytest.fixture
-def admin(users):
-    return users(403, "root")
 
 
 def _evil_item(number: int, *, pull_request: bool) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fixtures_identity import OAUTH_ENV, call
+from fixtures_identity import OAUTH_ENV
+from helpers import call, invoke, load_event
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import OAuthState, UserSession
@@ -51,14 +52,10 @@ def test_repeated_logins_from_one_client_keep_a_bounded_number_of_states(api, fa
 
 
 def test_other_clients_keep_their_own_pending_states(oauth_github, lambda_context, db):
-    from conftest import load_event
-
-    from tools.lambda_local import load_handler
-
     def login(ip: str) -> int:
         event = load_event("auth_login.json")
         event["requestContext"]["http"]["sourceIp"] = ip
-        return load_handler("AuthFunction")(event, lambda_context)["statusCode"]
+        return invoke("AuthFunction", event, lambda_context).status
 
     for _ in range(MAX_PENDING_STATES_PER_CLIENT + 3):
         assert login("203.0.113.10") == 200

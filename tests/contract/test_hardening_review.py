@@ -11,14 +11,14 @@ import threading
 import time
 
 import pytest
+from fixtures_identity import Account
 from sqlalchemy import select
+from test_hardening_github import USERS as HARDENING_USERS
 from test_hardening_github import (  # noqa: F401 - fixtures
     _assert_error,
     _prepare_callback,
     _rows,
-    alice,
     api,
-    bob,
     gh,
 )
 
@@ -30,12 +30,8 @@ from oss_tldr.reports.windows import window_for
 CAROL_GH = "gho_fake_carol_outsider"
 LAST_WEEK = {"timeframe": "last_week"}
 
-
-@pytest.fixture
-def carol(gh, make_user):
-    """An outsider: a valid session, a GitHub token that cannot see octo/secret."""
-    gh.add_user("carol", CAROL_GH, id=603)
-    return make_user(id=603, login="carol", github_token=CAROL_GH)
+# carol is an outsider: a valid session, a GitHub token that cannot see octo/secret.
+USERS = HARDENING_USERS.with_accounts(carol=Account(603, CAROL_GH, on_github=True))
 
 
 def _claim_in_flight(repo: str, owner_id: int) -> tuple[CacheKey, object]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fixtures_identity import Account, Cast
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import (
@@ -41,16 +42,11 @@ def api(start_local_api, fake_github, fake_openai, settings_env):
         yield client
 
 
-@pytest.fixture
-def alice(make_user):
-    user = make_user(id=401, login="alice", github_token="gho_fake_alice_hostile")
-    return {**user.headers, "Origin": ORIGIN}
-
-
-@pytest.fixture
-def admin(make_user):
-    user = make_user(id=402, login="root", github_token="gho_fake_root_hostile")
-    return {**user.headers, "Origin": ORIGIN}
+USERS = Cast(
+    alice=Account(401, "gho_fake_alice_hostile"),
+    admin=Account(402, "gho_fake_root_hostile", login="root"),
+    origin=ORIGIN,
+)
 
 
 def _assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import load_event
+from helpers import load_event
 
 from tools.lambda_local import load_handler
 

@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fakes.github_identity import _s256
-from fixtures_identity import call
+from helpers import call
 from sqlalchemy import func, select, text, update
 
 from oss_tldr.db.models import AuditLog, GitHubToken, OAuthState, User, UserSession
+from tools.fakes.github_identity import _s256
 
 GH_TOKEN = "gho_fake_alice_oauth_token_0123456789"
 
@@ -42,6 +42,7 @@ def _count(db, model):
 
 @pytest.fixture
 def alice(oauth_github):
+    """Alice on the fake GitHub only: she signs in during the test (not the shared signed-in ``alice``)."""
     return oauth_github.add_user("alice", GH_TOKEN, id=5001, name="Alice A.", email="alice@example.com")
 
 

@@ -8,7 +8,8 @@ import datetime as dt
 import json
 
 import pytest
-from fixtures_identity import call
+from fixtures_identity import Account, Cast
+from helpers import call
 from sqlalchemy import func, insert, select, text
 
 from oss_tldr.db.models import AuditLog, Report, Repository, UserReportAccess, UserRepository
@@ -66,14 +67,7 @@ def gh(fake_github):
     return fake_github
 
 
-@pytest.fixture
-def alice(gh, make_user):
-    return make_user(id=1, login="alice", github_token=ALICE_GH)
-
-
-@pytest.fixture
-def bob(gh, make_user):
-    return make_user(id=2, login="bob", github_token=BOB_GH)
+USERS = Cast(alice=Account(1, ALICE_GH), bob=Account(2, BOB_GH), after=("gh",))
 
 
 def _import(ctx, user, export):

@@ -4,7 +4,8 @@ caller's GitHub repositories. GitHub is the fake; every call uses the caller's o
 from __future__ import annotations
 
 import pytest
-from fixtures_identity import call
+from fixtures_identity import Account, Cast
+from helpers import call
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import Repository, UserRepository
@@ -22,14 +23,7 @@ def gh(fake_github):
     return fake_github
 
 
-@pytest.fixture
-def alice(gh, make_user):
-    return make_user(id=1, login="alice", github_token=ALICE_GH)
-
-
-@pytest.fixture
-def bob(gh, make_user):
-    return make_user(id=2, login="bob", github_token=BOB_GH)
+USERS = Cast(alice=Account(1, ALICE_GH), bob=Account(2, BOB_GH), after=("gh",))
 
 
 def _track(ctx, user, repo_url):

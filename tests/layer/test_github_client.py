@@ -8,7 +8,6 @@ import json
 import time
 
 import pytest
-from fakes.trickle import trickling_server
 
 from oss_tldr import deadline
 from oss_tldr.deadline import DeadlineExceeded
@@ -16,6 +15,7 @@ from oss_tldr.errors import ConfigurationError, NotFound, RateLimited, UpstreamU
 from oss_tldr.github import client as client_module
 from oss_tldr.github.client import GitHubClient, GitHubForbidden, GitHubUnauthorized, github_client
 from oss_tldr.settings import Settings
+from tools.fakes.trickle import trickling_server
 
 NO_SLEEP = {"sleep": lambda s: None}
 

@@ -6,9 +6,9 @@ import datetime as dt
 import io
 
 import pytest
-from fakes.github_activity import seed_activity
 
 from tools import report as cli
+from tools.fakes.github_activity import seed_activity
 
 
 @pytest.fixture

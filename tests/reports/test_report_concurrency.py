@@ -8,12 +8,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fakes.github_activity import seed_activity
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob
 from oss_tldr.reports import service
 from oss_tldr.reports.summarise import MAX_LLM_REQUESTS
+from tools.fakes.github_activity import seed_activity
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 

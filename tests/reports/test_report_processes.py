@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes.github_activity import seed_activity
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob
+from tools.fakes.github_activity import seed_activity
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINER = r"""

@@ -7,8 +7,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import load_event
-from fakes.github_activity import seed_activity
+from fixtures_identity import Account, Cast
+from helpers import call_route, load_event
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import (
@@ -21,7 +21,8 @@ from oss_tldr.db.models import (
     UserReportAccess,
 )
 from oss_tldr.reports.summarise import MAX_LLM_REQUESTS
-from tools.lambda_local import FakeLambdaContext, find_route, http_event, load_handler, load_routes
+from tools.fakes.github_activity import seed_activity
+from tools.lambda_local import FakeLambdaContext, http_event, load_handler
 
 REPO = "octo/hello"
 SEARCH = r"^/search/issues$"
@@ -29,40 +30,9 @@ LOOKUP = r"^/repos/octo/hello$"
 SECTIONS = ("prs", "issues", "people", "tldr")
 
 
-def call(user, method, path, *, query="", body=None):
-    """One request through the ReportsFunction handler, routed as template.yaml says API Gateway would."""
-    found = find_route(load_routes(), method, path)
-    assert found is not None and found[0].function == "ReportsFunction", path
-    route, params = found
-    headers = {"content-type": "application/json"}
-    if user is not None:
-        headers.update(user.headers)
-    event = http_event(
-        method,
-        path,
-        route_key=route.route_key,
-        path_parameters=params or None,
-        query=query,
-        headers=headers,
-        body=json.dumps(body) if body is not None else None,
-    )
-    response = load_handler("ReportsFunction")(event, FakeLambdaContext("ReportsFunction"))
-    return Answer(response)
-
-
-class Answer:
-    def __init__(self, response):
-        self.status = response["statusCode"]
-        self.headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-        self.text = response.get("body") or ""
-
-    def json(self):
-        return json.loads(self.text)
-
-
 def section(user, name, *, repo=REPO, timeframe="last_week", force=False):
     query = f"timeframe={timeframe}" + ("&force=true" if force else "")
-    return call(user, "GET", f"/api/v1/reports/{repo}/{name}", query=query)
+    return call_route(user, "GET", f"/api/v1/reports/{repo}/{name}", query=query)
 
 
 def count(db, model):
@@ -74,14 +44,7 @@ def seeded(fake_github):
     return seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=14, issues=10, seed=3)
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user(id=101, login="alice", github_token="gho_fake_alice")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user(id=102, login="bob", github_token="gho_fake_bob")
+USERS = Cast(alice=Account(101, "gho_fake_alice"), bob=Account(102, "gho_fake_bob"))
 
 
 # --------------------------------------------------------------------------------- hit and miss
@@ -213,7 +176,7 @@ def test_crashed_generation_lease_expires_and_the_next_request_regenerates(
     key = store.CacheKey(REPO, "last_week", window.start, window.end)
     crashed = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=alice.id, force=False)
     settings_env(REPORT_WAIT_SECONDS="1")
-    pending = call(alice, "POST", "/api/v1/reports/generate", body={"repo_url": REPO})
+    pending = call_route(alice, "POST", "/api/v1/reports/generate", body={"repo_url": REPO})
     assert pending.status == 202, pending.text
     assert pending.json() == {"job_id": str(crashed), "status": "in_progress", "progress": 0}
     db.execute(update(ReportGeneration).values(lease_expires_at=func.now() - dt.timedelta(seconds=1)))
@@ -239,7 +202,7 @@ def test_crashed_generation_lease_expires_and_the_next_request_regenerates(
 def test_bad_section_timeframe_or_name_is_a_json_4xx_and_writes_nothing(
     engine, db, fake_github, alice, path, query
 ):
-    answer = call(alice, "GET", path, query=query)
+    answer = call_route(alice, "GET", path, query=query)
     assert 400 <= answer.status < 500
     assert set(answer.json()) == {"detail", "code"}
     assert fake_github.count() == 0
@@ -308,7 +271,7 @@ def test_private_report_is_404_for_a_user_whose_token_does_not_reach_it(
         assert answer.status == 404
         assert answer.json()["detail"] == "Repository not found."
     report_id = db.scalars(select(Report.id)).one()
-    assert call(bob, "GET", f"/api/v1/reports/{report_id}").status == 404
+    assert call_route(bob, "GET", f"/api/v1/reports/{report_id}").status == 404
     accessed = db.scalars(select(UserReportAccess.user_id)).all()
     assert accessed == [alice.id]
 
@@ -334,13 +297,15 @@ def test_public_report_row_needs_no_access_check(engine, seeded, fake_github, al
 
 # --------------------------------------------------------------------------------- generate, jobs, force
 def test_generate_answers_the_whole_report_and_the_job_shows_completion(engine, db, seeded, alice):
-    answer = call(alice, "POST", "/api/v1/reports/generate", body={"repo_url": f"https://github.com/{REPO}"})
+    answer = call_route(
+        alice, "POST", "/api/v1/reports/generate", body={"repo_url": f"https://github.com/{REPO}"}
+    )
     assert answer.status == 200
     report = answer.json()
     assert report["repo"] == REPO and report["timeframe"] == "last_week" and report["cached"] is False
     assert {"tldr", "prs", "issues", "people", "timeframe_start", "timeframe_end", "version"} <= set(report)
     job_id = db.scalars(select(ReportJob.id)).one()
-    job = call(alice, "GET", f"/api/v1/reports/jobs/{job_id}").json()
+    job = call_route(alice, "GET", f"/api/v1/reports/jobs/{job_id}").json()
     assert job == {
         "job_id": str(job_id),
         "status": "completed",
@@ -348,14 +313,14 @@ def test_generate_answers_the_whole_report_and_the_job_shows_completion(engine, 
         "report_id": report["id"],
         "error": None,
     }
-    again = call(alice, "POST", "/api/v1/reports/generate", body={"repo_url": REPO})
+    again = call_route(alice, "POST", "/api/v1/reports/generate", body={"repo_url": REPO})
     assert again.json()["cached"] is True and again.json()["id"] == report["id"]
-    assert call(alice, "GET", f"/api/v1/reports/{report['id']}").json()["tldr"] == report["tldr"]
+    assert call_route(alice, "GET", f"/api/v1/reports/{report['id']}").json()["tldr"] == report["tldr"]
 
 
 def test_unknown_job_is_404(engine, alice):
-    assert call(alice, "GET", "/api/v1/reports/jobs/not-a-uuid").status == 404
-    answer = call(alice, "GET", "/api/v1/reports/jobs/00000000-0000-4000-8000-000000000000")
+    assert call_route(alice, "GET", "/api/v1/reports/jobs/not-a-uuid").status == 404
+    answer = call_route(alice, "GET", "/api/v1/reports/jobs/00000000-0000-4000-8000-000000000000")
     assert answer.status == 404
 
 
@@ -366,7 +331,7 @@ def test_generate_with_bad_repo_url_or_timeframe_is_4xx_and_writes_nothing(engin
         {"repo_url": REPO, "force": "sometimes"},
         {},
     ):
-        answer = call(alice, "POST", "/api/v1/reports/generate", body=body)
+        answer = call_route(alice, "POST", "/api/v1/reports/generate", body=body)
         assert 400 <= answer.status < 500, body
         assert set(answer.json()) == {"detail", "code"}
     assert fake_github.count() == 0
@@ -396,14 +361,14 @@ def test_my_reports_lists_opened_reports_newest_first_with_a_cursor(engine, fake
     for name in ("octo/a", "octo/b", "octo/c"):
         seed_activity(fake_github, name, now=dt.datetime.now(dt.UTC), prs=2, issues=1, seed=2)
         assert section(alice, "prs", repo=name).status == 200
-    page = call(alice, "GET", "/api/v1/users/me/reports", query="limit=2").json()
+    page = call_route(alice, "GET", "/api/v1/users/me/reports", query="limit=2").json()
     assert [r["repo"] for r in page["reports"]] == ["octo/c", "octo/b"]
     assert page["next_cursor"]
-    rest = call(alice, "GET", "/api/v1/users/me/reports", query=f"limit=2&cursor={page['next_cursor']}")
+    rest = call_route(alice, "GET", "/api/v1/users/me/reports", query=f"limit=2&cursor={page['next_cursor']}")
     assert [r["repo"] for r in rest.json()["reports"]] == ["octo/a"]
     assert rest.json()["next_cursor"] is None
-    assert call(alice, "GET", "/api/v1/users/me/reports", query="cursor=garbage").status == 400
-    assert call(alice, "GET", "/api/v1/users/me/reports", query="limit=0").status == 422
+    assert call_route(alice, "GET", "/api/v1/users/me/reports", query="cursor=garbage").status == 400
+    assert call_route(alice, "GET", "/api/v1/users/me/reports", query="limit=0").status == 422
 
 
 def test_admin_routes_are_forbidden_to_non_admins(engine, db, seeded, alice):
@@ -414,7 +379,7 @@ def test_admin_routes_are_forbidden_to_non_admins(engine, db, seeded, alice):
         ("DELETE", f"/api/v1/reports/{report_id}", ""),
         ("DELETE", "/api/v1/reports", f"repo={REPO}"),
     ):
-        answer = call(alice, method, path, query=query)
+        answer = call_route(alice, method, path, query=query)
         assert answer.status == 403, path
     assert count(db, Report) == 1
 
@@ -428,19 +393,19 @@ def test_admin_lists_and_invalidates_reports_with_an_audit_trail(
     admin = make_user(id=900, login="root", github_token="gho_fake_root")
     section(alice, "prs")
     section(alice, "prs", timeframe="last_month")
-    listing = call(admin, "GET", "/api/v1/reports", query=f"repo={REPO}&timeframe=last_week").json()
+    listing = call_route(admin, "GET", "/api/v1/reports", query=f"repo={REPO}&timeframe=last_week").json()
     assert [r["timeframe"] for r in listing["reports"]] == ["last_week"]
     one = listing["reports"][0]["id"]
-    assert call(admin, "DELETE", f"/api/v1/reports/{one}").json() == {"deleted": 1}
-    assert call(admin, "DELETE", f"/api/v1/reports/{one}").status == 404
-    assert call(admin, "DELETE", "/api/v1/reports", query=f"repo={REPO}").json() == {"deleted": 1}
+    assert call_route(admin, "DELETE", f"/api/v1/reports/{one}").json() == {"deleted": 1}
+    assert call_route(admin, "DELETE", f"/api/v1/reports/{one}").status == 404
+    assert call_route(admin, "DELETE", "/api/v1/reports", query=f"repo={REPO}").json() == {"deleted": 1}
     assert count(db, Report) == 0
     actions = db.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions == ["admin.report_invalidated", "admin.repository_reports_invalidated"]
 
 
 def test_item_summaries_are_reused_by_an_overlapping_window(engine, fake_github, fake_openai, alice):
-    from fakes.github_activity import add_item
+    from tools.fakes.github_activity import add_item
 
     now = dt.datetime.now(dt.UTC)
     for i in range(8):  # active 2-4 days ago: inside both the last_week and the last_month windows

@@ -11,9 +11,7 @@ import datetime as dt
 import json
 
 import pytest
-from fakes.github_activity import add_item
-from fakes.trickle import trickling_server
-from fixtures_identity import call
+from helpers import call
 from sqlalchemy import func, select
 
 from oss_tldr import deadline
@@ -28,6 +26,8 @@ from oss_tldr.reports.service import Requester
 from oss_tldr.reports.summarise import ItemInput, LLMBudget, get_summariser
 from oss_tldr.reports.summarise.llm import OpenAISummariser
 from oss_tldr.reports.windows import window_for
+from tools.fakes.github_activity import add_item
+from tools.fakes.trickle import trickling_server
 from tools.lambda_local import FakeLambdaContext
 
 SEARCH = r"^/search/issues$"

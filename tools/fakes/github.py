@@ -2,7 +2,7 @@
 
 It keeps state (users and their tokens, repositories and who may see them, issues and pull requests),
 serves realistic payloads, counts every request, and can be told to fail. Capability modules register
-their routes on it (``tests/fakes/github_*.py``); the core here serves ``GET /repos/{owner}/{repo}``.
+their routes on it (``tools/fakes/github_*.py``); the core here serves ``GET /repos/{owner}/{repo}``.
 
     fake = FakeGitHub.start()
     fake.add_user(login="octocat", token="gho_fake_octocat")
@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fakes import server as http_server
+from tools.fakes import server as http_server
 
 RouteHandler = Callable[["FakeGitHub", "FakeRequest"], tuple[int, Any, dict[str, str]] | tuple[int, Any]]
 
@@ -179,11 +179,11 @@ class FakeGitHub:
         import importlib
         import pkgutil
 
-        import fakes
+        from tools import fakes
 
         for info in pkgutil.iter_modules(fakes.__path__):
             if info.name.startswith("github_"):
-                module = importlib.import_module(f"fakes.{info.name}")
+                module = importlib.import_module(f"{fakes.__name__}.{info.name}")
                 module.register(self)
 
     def stop(self) -> None:

@@ -20,7 +20,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from fakes.github import FakeGitHub, FakeRequest
+from tools.fakes.github import FakeGitHub, FakeRequest
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret"

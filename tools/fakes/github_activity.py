@@ -19,7 +19,7 @@ import shlex
 import zlib
 from typing import Any
 
-from fakes.github import FakeGitHub, FakeRepo, FakeRequest
+from tools.fakes.github import FakeGitHub, FakeRepo, FakeRequest
 
 ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "NONE")
 LABELS = ("bug", "enhancement", "documentation", "performance", "good first issue", "needs triage")

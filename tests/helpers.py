@@ -1,0 +1,120 @@
+"""Helpers the test modules import (fixtures live in conftest.py and the ``fixtures_*`` plugins).
+
+One way to send a request to a handler in-process: :func:`call` takes one of ``events/*.json`` (the files
+``sam local invoke -e`` takes) and adjusts it; :func:`call_route` builds the event from a method and path
+and invokes the function template.yaml routes it to, as API Gateway would. Both answer an :class:`Answer`::
+
+    status, body, headers = call("AuthFunction", "auth_me.json", lambda_context, headers=alice.headers)
+    answer = call_route(alice, "GET", "/api/v1/reports/octo/hello/prs", query="timeframe=last_week")
+    assert answer.status == 200 and answer.json()["cached"] is False
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """An event from ``events/`` (the files ``sam local invoke -e`` takes), with top-level overrides."""
+    event: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
+    event.update(overrides)
+    return event
+
+
+class Answer:
+    """A handler's response. ``status``, ``text`` (the raw body), ``json()``, ``headers`` (names lowercased);
+    it also unpacks (and indexes) as ``(status, body, headers)`` with the body decoded when it is JSON and
+    the headers exactly as the handler returned them."""
+
+    def __init__(self, response: Mapping[str, Any]) -> None:
+        self.status: int = response["statusCode"]
+        self.raw_headers: dict[str, str] = dict(response.get("headers") or {})
+        self.headers = {k.lower(): v for k, v in self.raw_headers.items()}
+        self.text: str = response.get("body") or ""
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    @property
+    def body(self) -> Any:
+        """The JSON body decoded, the raw text when it is not JSON, ``None`` when empty."""
+        try:
+            return json.loads(self.text) if self.text else None
+        except ValueError:
+            return self.text
+
+    def _triple(self) -> tuple[int, Any, dict[str, str]]:
+        return self.status, self.body, self.raw_headers
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._triple())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._triple()[index]
+
+
+def invoke(logical_id: str, event: dict[str, Any], context: Any = None) -> Answer:
+    """Run one function's handler on ``event`` (a fresh ``FakeLambdaContext`` unless one is given)."""
+    from tools.lambda_local import FakeLambdaContext, load_handler
+
+    return Answer(load_handler(logical_id)(event, context or FakeLambdaContext(logical_id)))
+
+
+def call(
+    logical_id: str,
+    event_name: str,
+    context: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+    query: Mapping[str, str] | None = None,
+    path: str | None = None,
+    params: Mapping[str, str] | None = None,
+) -> Answer:
+    """Invoke a handler with ``events/<event_name>`` adjusted: the event's own authorization header is
+    dropped, ``headers`` added, a non-string ``body`` sent as JSON, ``query``/``path``/``params`` replace
+    the event's query string, path and path parameters."""
+    event = load_event(event_name)
+    event["headers"] = {k: v for k, v in event["headers"].items() if k != "authorization"}
+    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    if query is not None:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = urlencode(query)
+    if path is not None:
+        event["rawPath"] = path
+        event["requestContext"]["http"]["path"] = path
+    if params is not None:
+        event["pathParameters"] = params
+    return invoke(logical_id, event, context)
+
+
+def call_route(user: Any, method: str, path: str, *, query: str = "", body: Any = None) -> Answer:
+    """One request routed as template.yaml says API Gateway would, to the function that route belongs to;
+    ``user`` (a ``SignedInUser`` or ``None``) signs it with their session."""
+    from tools.lambda_local import find_route, http_event, load_routes
+
+    found = find_route(load_routes(), method, path)
+    assert found is not None, f"no route for {method} {path} in template.yaml"
+    route, params = found
+    headers = {"content-type": "application/json"}
+    if user is not None:
+        headers.update(user.headers)
+    event = http_event(
+        method,
+        path,
+        route_key=route.route_key,
+        path_parameters=params or None,
+        query=query,
+        headers=headers,
+        body=json.dumps(body) if body is not None else None,
+    )
+    return invoke(route.function, event)
