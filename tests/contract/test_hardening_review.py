@@ -55,14 +55,21 @@ def _fail_later(key: CacheKey, job, failure: JobFailure, after: float) -> thread
 
 # --------------------------------------------------------------------------------- finding 4
 @pytest.mark.parametrize("route", ["section", "generate"])
+@pytest.mark.parametrize("owner_lookup", ["done", "hanging"])
 def test_outsider_following_a_generation_of_a_repository_not_yet_known_is_answered_without_waiting_for_it(
-    api, gh, alice, carol, db, settings_env, route
+    api, gh, alice, carol, db, settings_env, monkeypatch, route, owner_lookup
 ):
-    """The owner's first generation of private octo/secret runs and its row is not stored yet (its lookup
-    is under way, or the repository is asked by an old name): the outsider looks it up with its own token
-    after a short grace — the missing repository's 404 — instead of following the whole generation."""
+    """The owner's generation of private octo/secret runs and no row is stored under the asked name: its
+    lookup is done (the repository was asked by an old name) or still hanging. The outsider looks it up
+    with its own token — the missing repository's 404 — as soon as the owner's lookup is done, or after the
+    lookup grace, instead of following the whole generation (REPORT_WAIT_SECONDS: 20 s here)."""
+    from oss_tldr.reports import service
+
     settings_env(REPORT_WAIT_SECONDS="20")
-    _claim_in_flight("octo/secret", alice.id)
+    monkeypatch.setattr(service, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 1.0)
+    key, job = _claim_in_flight("octo/secret", alice.id)
+    if owner_lookup == "done":
+        store.renew(key, job, lease=dt.timedelta(seconds=90), progress=service.LOOKED_UP, message="found")
 
     def ask(repo: str):
         if route == "section":
@@ -75,9 +82,36 @@ def test_outsider_following_a_generation_of_a_repository_not_yet_known_is_answer
     secret = ask("octo/secret")
     took = time.monotonic() - started
     assert _assert_error(secret, 404) == _assert_error(missing, 404)
-    assert took < 10, took  # the wait would have been 20 s; the grace is 1 s
+    assert took < 10, took  # the wait would have been 20 s
     assert gh.count("GET", r"^/repos/octo/secret$") == 1  # carol's own lookup
     assert _rows(db) == before
+
+
+def test_followers_of_a_new_public_repositorys_generation_wait_for_its_lookup_instead_of_asking_github(
+    api, gh, alice, bob, db, monkeypatch
+):
+    """While the generator is still looking a repository up (its row not stored yet), a follower asks
+    GitHub nothing: the generator's row will say whether it is public. Here the generator is held in its
+    lookup for longer than a follower's first polls; the follower's answer comes from its generation."""
+    from oss_tldr.reports import service
+
+    key, job = _claim_in_flight("octo/hello", alice.id)
+    monkeypatch.setattr(service, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 30.0)
+
+    def owner_finishes_lookup_late() -> None:
+        time.sleep(1.5)
+        store.renew(key, job, lease=dt.timedelta(seconds=90), progress=service.LOOKED_UP, message="found")
+        store.abandon(key, job)  # and then its token is refused: the follower generates itself
+
+    thread = threading.Thread(target=owner_finishes_lookup_late, daemon=True)
+    thread.start()
+    gh.reset_counts()
+    response = api.get("/reports/octo/hello/prs", params=LAST_WEEK, headers=bob.headers)
+    thread.join()
+    assert response.status_code == 200, response.text
+    # One generation's worth (lookup + two searches) by bob, no extra lookup while following.
+    assert gh.count("GET", r"^/repos/octo/hello$") == 1
+    assert gh.count() == 3
 
 
 # --------------------------------------------------------------------------------- findings 7 and 9

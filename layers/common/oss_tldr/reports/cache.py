@@ -154,7 +154,7 @@ def get_or_generate(
     clock: Callable[[], float] = time.monotonic,
     before_claim: Callable[[], None] | None = None,
     claim_lost: Callable[[], None] | None = None,
-    while_following: Callable[[float], None] | None = None,
+    while_following: Callable[[float, uuid.UUID], None] | None = None,
 ) -> Outcome[P]:
     """The report of ``key``: an existing one, the one this call generates, or the one another request
     is generating. ``deadline`` is a ``clock()`` value; past it a waiter raises :class:`GenerationPending`
@@ -165,8 +165,9 @@ def get_or_generate(
     actually generates pays for it (the force quota), not the ones following its generation.
 
     ``while_following`` runs before each wait for another request's generation, with the seconds this call
-    has been waiting; it may raise to stop waiting (the caller's own access check: an outsider must not
-    learn that a private repository's generation is running)."""
+    has been waiting and the followed job; it may raise to stop waiting (the caller's own access check: an
+    outsider must not learn that a private repository's generation is running).
+    """
     newer_than = store.current_generated_at(key) if force else None
     followed: uuid.UUID | None = None
     wait = FIRST_WAIT_SECONDS
@@ -204,8 +205,8 @@ def get_or_generate(
             if claim_lost is not None:
                 claim_lost()
             continue  # somebody else claimed or finished it between our poll and our claim: follow them
-        if while_following is not None:
-            while_following(clock() - started)
+        if while_following is not None and followed is not None:
+            while_following(clock() - started, followed)
         if clock() + wait > deadline:
             raise GenerationPending(followed)
         sleep(wait)

@@ -202,29 +202,35 @@ def _establish_visibility(requester: Requester, owner: str, repo: str, *, unknow
     _lookup(requester, owner, repo)  # 404 for a repository this token cannot see; 403/429/5xx fail closed
 
 
-# How long a request may follow a generation of a repository it has never seen looked up before it looks
-# it up itself: the generator's own lookup (its first step) normally stores the row well within this, and
-# the followers then need no GitHub call; an outsider of a private repository waits at most this long for
-# its 404, not for the whole generation.
-UNKNOWN_REPOSITORY_GRACE_SECONDS = 1.0
+# A follower of a generation whose repository it has never seen looked up waits for that generation's own
+# lookup (its first step: the job's progress reaches LOOKED_UP once the row is stored) rather than asking
+# GitHub itself, so followers of a new public repository cost no GitHub request. Once the lookup is done and
+# the row is still unknown under the asked name (a renamed repository asked by its old name), or if the
+# lookup outlasts UNKNOWN_REPOSITORY_GRACE_SECONDS (GitHub's own timeout), the follower looks the repository
+# up with its own token: an outsider of a private repository waits at most for the owner's lookup, never
+# for the whole generation.
+LOOKED_UP = 3
+UNKNOWN_REPOSITORY_GRACE_SECONDS = 10.0
 
 
 class _VisibilityGate:
     """``while_following`` of a miss: before (and while) following another request's generation, the
-    follower's own access is established — at once for a repository known to be private, after
-    :data:`UNKNOWN_REPOSITORY_GRACE_SECONDS` for one not yet known (renamed, or whose first lookup is
-    slow). Settled once: a public repository, or the follower's access shown."""
+    follower's own access is established — at once for a repository known to be private, once the
+    generation's lookup is done for one not yet known. Settled once: a public repository, or the
+    follower's access shown."""
 
     def __init__(self, requester: Requester, owner: str, repo: str) -> None:
         self.requester, self.owner, self.repo = requester, owner, repo
         self.settled = False
 
-    def __call__(self, waited: float) -> None:
+    def __call__(self, waited: float, job_id: uuid.UUID) -> None:
         if self.settled:
             return
         known = store.repository_visibility(f"{self.owner}/{self.repo}", self.requester.user_id)
         if known is None and waited < UNKNOWN_REPOSITORY_GRACE_SECONDS:
-            return
+            if store.job_progress(job_id) < LOOKED_UP:
+                return  # the generator is still looking the repository up: its row will tell
+            known = store.repository_visibility(f"{self.owner}/{self.repo}", self.requester.user_id)
         if known is None or (known.is_private and not known.access_ok):
             _lookup(self.requester, self.owner, self.repo)  # the missing repository's 404 if not visible
         self.settled = True
@@ -245,6 +251,7 @@ def _generator(
         report(1, "Looking the repository up on GitHub")
         github = github_client(requester.token())
         repository_id, payload = _lookup(requester, owner, repo, github)
+        report(LOOKED_UP, "Repository found")  # followers waiting for its row may read it now
         content = build_report_content(
             payload, window, github=github, summariser=get_summariser(), progress=report
         )

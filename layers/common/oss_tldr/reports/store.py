@@ -681,6 +681,17 @@ def poll(
     )
 
 
+def job_progress(job_id: uuid.UUID) -> int:
+    """A job's progress (0-100); 100 for a job that no longer runs or does not exist (nothing to wait for)."""
+    with session_scope() as session:
+        row = session.execute(
+            select(ReportJob.status, ReportJob.progress).where(ReportJob.id == job_id)
+        ).first()
+    if row is None or row.status not in ("queued", "in_progress"):
+        return 100
+    return int(row.progress)
+
+
 def job_view(job_id: uuid.UUID, *, visible_to: int | None = None) -> JobView | None:
     """A job's status. With ``visible_to``, only when that user may see the job's report (None otherwise,
     the answer for an unknown job): the user asked for it, or the repository row is public, or private
