@@ -1,4 +1,4 @@
-# The project's vocabulary. Every target installs what it needs into .venv itself.
+# The project's vocabulary. Every target installs what it needs into $(VENV) (.venv) itself, from the lock.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,11 +13,16 @@ TIMEFRAME ?= last_week
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 300
 SAM_PYENV := 3.11.7:3.12.1:3.13.0
+# The lock (make lock): every package of the dev venv with its hashes, for any Python >= 3.11, and the
+# layer's requirements (Lambda: Python 3.13, arm64) pinned to the same versions.
+LOCK := requirements/dev.lock
+LAYER_REQUIREMENTS := layers/common/requirements.txt
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
 
 export PYTHONPATH := $(CURDIR)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test fuzz lint format validate build deploy invoke report bench migrate openapi clean
+.PHONY: help install lock dev test fuzz lint format validate build deploy invoke report bench migrate openapi clean
 
 help:
 	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
@@ -25,15 +30,26 @@ help:
 	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
 	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one handler, one event"
+	@echo "make lock      - re-resolve requirements/dev.lock and layers/common/requirements.txt"
 	@echo "make lint | validate | build | deploy | bench | migrate"
 
-$(STAMP): requirements-dev.txt layers/common/pyproject.toml
+# Only what the lock names, each file checked against its hash; then the layer package itself, editable.
+$(STAMP): $(LOCK) layers/common/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e layers/common -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e layers/common
 	@touch $@
 
 install: $(STAMP)
+
+# Keeps the versions already locked where the sources still allow them (`make lock UPGRADE=--upgrade`
+# re-resolves everything); tests/tools/test_lock.py fails when the lock and its sources disagree.
+lock: $(STAMP)
+	$(UV_COMPILE) $(UPGRADE) --universal --python-version 3.11 \
+		layers/common/pyproject.toml --extra migrations --extra local requirements-dev.txt -o $(LOCK)
+	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux_2_34 \
+		layers/common/pyproject.toml -c $(LOCK) -o $(LAYER_REQUIREMENTS)
 
 $(TOOLS_STAMP): requirements-tools.txt $(STAMP)
 	$(BIN)/python -m pip install -q -r requirements-tools.txt
