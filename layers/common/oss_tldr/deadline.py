@@ -34,9 +34,6 @@ class DeadlineExceeded(ServiceUnavailable):
     default_detail = "The request ran out of time waiting for an upstream service; try again shortly."
     retry_after = 5
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
 
 @contextlib.contextmanager
 def request_deadline(seconds: float) -> Iterator[float]:

@@ -1,7 +1,8 @@
 """Domain errors. Each carries its HTTP status and machine code; the API layer maps them in one place.
 
 Logic raises these; it never builds HTTP responses. ``detail`` is a human sentence that is safe to show
-(no secrets, no stack traces, no upstream bodies).
+(no secrets, no stack traces, no upstream bodies). ``retry_after`` (seconds), when an error has one, is the
+one source of the ``Retry-After`` header: :meth:`DomainError.headers` builds it for every error.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
     default_detail: str = "The request could not be processed."
+    retry_after: int | None = None  # seconds; set: the answer carries Retry-After
 
     def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
         self.detail = detail or self.default_detail
@@ -19,7 +21,7 @@ class DomainError(Exception):
         super().__init__(self.detail)
 
     def headers(self) -> dict[str, str]:
-        return {}
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
 class BadRequest(DomainError):
@@ -58,9 +60,6 @@ class RateLimited(DomainError):
     def __init__(self, detail: str | None = None, *, retry_after: int = 60, code: str | None = None) -> None:
         super().__init__(detail, code=code)
         self.retry_after = max(1, int(retry_after))
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class UpstreamUnavailable(DomainError):

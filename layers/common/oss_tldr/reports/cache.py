@@ -34,7 +34,7 @@ from typing import Generic, TypeVar
 
 from oss_tldr import deadline as request_deadline
 from oss_tldr.db.errors import log_exception
-from oss_tldr.errors import DomainError, RateLimited, UpstreamUnavailable
+from oss_tldr.errors import DomainError, UpstreamUnavailable
 from oss_tldr.observability import logger
 from oss_tldr.reports import store
 from oss_tldr.reports.store import CacheKey, Fingerprint, JobFailure, ReportPayload
@@ -87,9 +87,6 @@ class GenerationFailed(DomainError):
         self.status = failure.status
         self.retry_after = failure.retry_after
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
-
 
 @dataclass(frozen=True)
 class Outcome(Generic[P]):
@@ -117,9 +114,8 @@ def failure_of(exc: Exception) -> tuple[DomainError, JobFailure]:
             "The report could not be generated; try again shortly.", code="generation_failed"
         )
     )
-    retry_after = error.retry_after if isinstance(error, RateLimited | GenerationFailed) else None
     return error, JobFailure(
-        detail=error.detail, code=error.code, status=error.status, retry_after=retry_after
+        detail=error.detail, code=error.code, status=error.status, retry_after=error.retry_after
     )
 
 

@@ -91,9 +91,6 @@ class ReportStillGenerating(ServiceUnavailable):
     default_detail = "The report is still being generated; ask again in a few seconds."
     retry_after = 5
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
 
 @dataclass(frozen=True)
 class SectionResult:
