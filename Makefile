@@ -73,6 +73,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/common/oss_tldr
+	PYTHONPATH=$(CURDIR)/layers/common $(BIN)/lint-imports  # the layers contract, pyproject.toml
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -132,7 +132,7 @@ def _payload() -> dict[str, str]:
 
 def _avoid_window_rollover(margin: dt.timedelta = dt.timedelta(minutes=3)) -> None:
     """The seeded rows are the current windows' keys: do not start right before a new window begins."""
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
 
     now = dt.datetime.now(dt.UTC)
     current = window_for("last_week", now)
@@ -149,7 +149,7 @@ def seed_database() -> dict[str, Any]:
     from oss_tldr.db import get_engine
     from oss_tldr.identity.sessions import create_session
     from oss_tldr.reports.service import current_fingerprint
-    from oss_tldr.reports.windows import REFRESH, window_for
+    from oss_tldr.windows import REFRESH, window_for
 
     started = time.perf_counter()
     fingerprint = current_fingerprint()
@@ -238,7 +238,7 @@ def measure_hit_latency(token: str, calls: int) -> dict[str, Any]:
 
     from oss_tldr.db import get_engine
     from oss_tldr.db.models import Report, Repository
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
     from tools.lambda_local import FakeLambdaContext, load_handler
 
     handler = load_handler("ReportsFunction")

@@ -52,7 +52,7 @@ def repository_row(engine):
 @pytest.fixture
 def cache_key():
     from oss_tldr.reports.store import CacheKey
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
 
     def make(full_name: str = "octo/hello", timeframe: str = "last_week") -> CacheKey:
         window = window_for(timeframe)

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from oss_tldr.errors import DomainError
-from oss_tldr.github.names import parse_repo_ref
 from oss_tldr.observability import logger
+from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import service
-from oss_tldr.reports.windows import TIMEFRAMES
+from oss_tldr.windows import TIMEFRAMES
 
 WAIT_SECONDS = 600.0  # the terminal can wait for a shared generation much longer than API Gateway
 LABELS = {

@@ -32,7 +32,7 @@ from oss_tldr.api.responses import (
     errors,
 )
 from oss_tldr.errors import Unauthorized
-from oss_tldr.github.names import OPTIONAL_REPO_REF_DOC, parse_repo_ref
+from oss_tldr.repo_refs import OPTIONAL_REPO_REF_DOC, parse_repo_ref
 from oss_tldr.reports import service
 from oss_tldr.reports.schemas import (
     GenerateRequest,

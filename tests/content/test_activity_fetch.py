@@ -9,7 +9,7 @@ import pytest
 from oss_tldr.errors import NotFound, RateLimited
 from oss_tldr.github.activity import fetch_activity, fetch_repository
 from oss_tldr.github.client import GitHubClient
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)

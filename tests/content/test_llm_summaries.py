@@ -19,7 +19,7 @@ from oss_tldr.reports.summarise import (
     get_summariser,
     summariser_identity,
 )
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)

@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from oss_tldr.content_models import Item, Person
 from oss_tldr.db.models import ItemSummary
 from oss_tldr.errors import RateLimited
 from oss_tldr.github.activity import fetch_repository
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.reports.content import build_report_content
-from oss_tldr.reports.schemas import Item, Person
 from oss_tldr.reports.summarise import ExtractiveSummariser, get_summariser
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)
@@ -159,7 +159,7 @@ from oss_tldr.github.activity import fetch_repository
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.reports.content import build_report_content
 from oss_tldr.reports.summarise import get_summariser
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 from oss_tldr.settings import get_settings
 
 github = GitHubClient(get_settings().github_api_url, None)

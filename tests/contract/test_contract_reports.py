@@ -265,7 +265,7 @@ def test_generate_is_202_with_a_job_while_another_generation_runs_and_the_job_sh
     api, seeded, alice, db, settings_env
 ):
     from oss_tldr.reports import store
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
 
     window = window_for("last_week")
     key = store.CacheKey(REPO, "last_week", window.start, window.end)
@@ -972,7 +972,7 @@ def secret_repo(fake_github):
 def _claim_running(repo: str = SECRET, requested_by: int | None = 301):
     """A generation of ``repo`` running in another container: its lease and job, as its claim left them."""
     from oss_tldr.reports import store
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
 
     window = window_for("last_week")
     key = store.CacheKey(repo, "last_week", window.start, window.end)

@@ -25,7 +25,7 @@ from test_hardening_github import (  # noqa: F401 - fixtures
 from oss_tldr.db.models import User
 from oss_tldr.reports import store
 from oss_tldr.reports.store import CacheKey, JobFailure
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 
 CAROL_GH = "gho_fake_carol_outsider"
 LAST_WEEK = {"timeframe": "last_week"}

@@ -13,7 +13,7 @@ from helpers import call
 from sqlalchemy import func, insert, select, text
 
 from oss_tldr.db.models import AuditLog, Report, Repository, UserReportAccess, UserRepository
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 
 ALICE_GH, BOB_GH = "gho_fake_alice", "gho_fake_bob"
 GENERATED = "2026-11-20T09:41:00Z"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oss_tldr.errors import BadRequest
-from oss_tldr.github.names import full_name_key, parse_repo_ref, validate_owner_repo
+from oss_tldr.repo_refs import full_name_key, parse_repo_ref, validate_owner_repo
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,7 @@ def test_crashed_generation_lease_expires_and_the_next_request_regenerates(
     engine, db, seeded, fake_github, alice, settings_env
 ):
     from oss_tldr.reports import store
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
 
     window = window_for("last_week")
     key = store.CacheKey(REPO, "last_week", window.start, window.end)
@@ -445,7 +445,7 @@ def test_hits_and_misses_are_published_as_metrics(engine, seeded, alice, capsys)
 
 def test_section_that_cannot_wait_longer_is_a_503_with_retry_after(engine, db, seeded, alice, settings_env):
     from oss_tldr.reports import store
-    from oss_tldr.reports.windows import window_for
+    from oss_tldr.windows import window_for
 
     window = window_for("last_week")
     key = store.CacheKey(REPO, "last_week", window.start, window.end)

@@ -25,7 +25,7 @@ from oss_tldr.reports.content import build_report_content
 from oss_tldr.reports.service import Requester
 from oss_tldr.reports.summarise import ItemInput, LLMBudget, get_summariser
 from oss_tldr.reports.summarise.llm import OpenAISummariser
-from oss_tldr.reports.windows import window_for
+from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item
 from tools.fakes.trickle import trickling_server
 from tools.lambda_local import FakeLambdaContext

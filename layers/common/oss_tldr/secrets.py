@@ -14,7 +14,7 @@ SECRET_MAX_AGE_SECONDS = 300
 
 def fetch_secret(arn: str, *, field: str | None = None) -> str:
     """The secret string (or one field of a JSON secret), cached for five minutes per container."""
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities import parameters  # cold start: boto3, only when a secret is read
 
     raw: Any = parameters.get_secret(arn, max_age=SECRET_MAX_AGE_SECONDS)
     if field is None:

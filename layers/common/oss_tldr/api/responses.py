@@ -17,8 +17,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from oss_tldr.github.names import OWNER_PATTERN, REPO_PATTERN, REPO_REF_DOC
-from oss_tldr.reports.windows import TIMEFRAMES
+from oss_tldr.repo_refs import OWNER_PATTERN, REPO_PATTERN, REPO_REF_DOC
+from oss_tldr.windows import TIMEFRAMES
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 __all__ = ["REPO_REF_DOC", "SECTIONS", "Error", "errors"]

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from oss_tldr.db.engine import get_engine
+
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
@@ -21,8 +23,6 @@ def alembic_config(engine: Engine | None = None, *, root: Path = REPO_ROOT) -> C
 
 
 def _with_connection(engine: Engine | None, action: str, target: str) -> None:
-    from oss_tldr.db.engine import get_engine
-
     engine = engine or get_engine()
     cfg = alembic_config(engine)
     with engine.begin() as conn:

@@ -22,7 +22,7 @@ from typing import Any
 from oss_tldr.github import payloads
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.observability import logger
-from oss_tldr.reports.windows import Window
+from oss_tldr.windows import Window
 
 SEARCH_PAGE_SIZE = 100
 KINDS = ("pr", "issue")

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from oss_tldr import urls
+from oss_tldr.content_models import Item, Person, UserRef
 from oss_tldr.github.activity import fetch_activity, parse_time
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.observability import MetricUnit, logger, metrics
 from oss_tldr.reports import item_cache, ranking
-from oss_tldr.reports.schemas import Item, Person, UserRef
 from oss_tldr.reports.summarise import (
     DigestInput,
     ExtractiveSummariser,
@@ -34,8 +34,8 @@ from oss_tldr.reports.summarise import (
     truncate_to_tokens,
 )
 from oss_tldr.reports.summarise.base import TITLE_CHARS
-from oss_tldr.reports.windows import Window
 from oss_tldr.text import pg_json
+from oss_tldr.windows import Window
 
 Progress = Callable[[int, str], None]
 

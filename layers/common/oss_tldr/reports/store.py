@@ -37,6 +37,7 @@ from oss_tldr.db.models import (
     UserReportAccess,
 )
 from oss_tldr.errors import BadRequest
+from oss_tldr.identity.audit import REPORT_INVALIDATED, REPOSITORY_REPORTS_INVALIDATED, record_audit
 from oss_tldr.text import pg_json, pg_text
 
 SECTIONS = ("prs", "issues", "people", "tldr")
@@ -183,7 +184,9 @@ def _json(value: Any) -> Any:
 # --------------------------------------------------------------------------------- repositories
 def upsert_repository(payload: dict[str, Any]) -> tuple[int, bool]:
     """Insert or refresh the ``repositories`` row of a GitHub repository payload: ``(id, is_private)``."""
-    from oss_tldr.repos.store import upsert_repository_row  # miss path only
+    # Deferred for cold start only (repos.store loads the repository payload models, ~20 ms, which the hit
+    # path never needs); reports sits above repos in the layers contract, so this hides no cycle.
+    from oss_tldr.repos.store import upsert_repository_row
 
     with session_scope() as session:
         known = upsert_repository_row(session, payload)
@@ -910,7 +913,6 @@ def _summary(row: Row[Any], accessed_at: dt.datetime | None) -> SummaryRow:
 # --------------------------------------------------------------------------------- invalidation
 def invalidate_report(report_id: int, *, actor_user_id: int) -> bool:
     """Delete one report and audit it, in one transaction; False when there is no such report."""
-    from oss_tldr.identity.audit import REPORT_INVALIDATED, record_audit
 
     with session_scope() as session:
         row = session.execute(
@@ -934,7 +936,6 @@ def invalidate_report(report_id: int, *, actor_user_id: int) -> bool:
 def invalidate_repository(full_name: str, *, actor_user_id: int) -> int:
     """Delete every report of a repository and audit it, in one transaction; the number deleted. Deleting
     nothing changes nothing: no audit row."""
-    from oss_tldr.identity.audit import REPOSITORY_REPORTS_INVALIDATED, record_audit
 
     repository_id = select(Repository.id).where(Repository.full_name == full_name.lower()).scalar_subquery()
     with session_scope() as session:

@@ -43,17 +43,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from oss_tldr import urls
+from oss_tldr.content_models import Item, Person, UserRef
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Report, UserReportAccess
 from oss_tldr.errors import BadRequest, ValidationFailed
-from oss_tldr.github.names import full_name_key, parse_repo_ref
 from oss_tldr.identity import audit
 from oss_tldr.limits import PG_INTEGER_MAX
-from oss_tldr.reports.schemas import Item, Person, UserRef
-from oss_tldr.reports.windows import is_timeframe, window_for
+from oss_tldr.repo_refs import full_name_key, parse_repo_ref
 from oss_tldr.repos import store
 from oss_tldr.repos.tracking import lookup, user_github_token
 from oss_tldr.text import pg_json, pg_text
+from oss_tldr.windows import is_timeframe, window_for
 
 IMPORTED_SUMMARISER = "imported"
 MAX_REPOS = 500

@@ -7,7 +7,6 @@ test ``test_models_match_migrated_schema`` fails when the two disagree.
 from oss_tldr.db.models.base import Base
 from oss_tldr.db.models.content import ItemSummary
 from oss_tldr.db.models.core import (
-    TIMEFRAMES,
     Report,
     Repository,
     User,
@@ -18,7 +17,6 @@ from oss_tldr.db.models.identity import AuditLog, GitHubToken, OAuthState, UserS
 from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, RepositoryAccessCheck
 
 __all__ = [
-    "TIMEFRAMES",
     "AuditLog",
     "Base",
     "GitHubToken",

@@ -28,8 +28,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oss_tldr.db.models.base import Base, created_at_column, updated_at_column
+from oss_tldr.windows import TIMEFRAMES  # the one list; the CHECK constraint below is built from it
 
-TIMEFRAMES = ("last_day", "last_week", "last_month", "last_year")
 SHARED_KEY_INDEX = "uq_reports_repository_id_timeframe_shared"
 OWNED_KEY_INDEX = "uq_reports_owner_user_id_repository_id_timeframe"
 
