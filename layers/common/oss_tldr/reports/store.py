@@ -193,11 +193,6 @@ def upsert_repository(payload: dict[str, Any]) -> tuple[int, bool]:
     return known.id, known.is_private
 
 
-def repository_id_by_name(full_name: str) -> int | None:
-    with session_scope() as session:
-        return session.scalar(select(Repository.id).where(Repository.full_name == full_name.lower()))
-
-
 # --------------------------------------------------------------------------------- the cache hit
 # With a session id, the caller's session row is checked by the same statement (the rules of
 # ``identity.sessions.load_active_session``: not revoked, not expired): authentication and the cache hit
@@ -382,16 +377,6 @@ def remember_access(user_id: int, repository_id: int, ttl: dt.timedelta) -> None
     )
     with session_scope() as session:
         session.execute(stmt)
-
-
-def forget_access(user_id: int, repository_id: int) -> None:
-    with session_scope() as session:
-        session.execute(
-            delete(RepositoryAccessCheck).where(
-                RepositoryAccessCheck.user_id == user_id,
-                RepositoryAccessCheck.repository_id == repository_id,
-            )
-        )
 
 
 def has_remembered_access(user_id: int, repository_id: int) -> bool:
