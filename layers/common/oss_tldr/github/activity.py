@@ -16,12 +16,12 @@ page we read; ranking refines the order afterwards (see :mod:`oss_tldr.reports.r
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from oss_tldr.github import payloads
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.observability import logger
+from oss_tldr.timestamps import github_stamp, parse_timestamp
 from oss_tldr.windows import Window
 
 SEARCH_PAGE_SIZE = 100
@@ -34,19 +34,11 @@ def fetch_repository(github: GitHubClient, owner: str, name: str) -> dict[str, A
     return payloads.repository(github.get(f"/repos/{owner}/{name}").data).model_dump()
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str | None) -> dt.datetime | None:
-    """A GitHub timestamp (``2026-11-20T10:00:00Z``) as an aware datetime; None stays None."""
-    if not value:
-        return None
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+parse_time = parse_timestamp  # what the report content reads items' times with
 
 
 def search_query(full_name: str, kind: str, window: Window) -> str:
-    return f"repo:{full_name} is:{kind} updated:>={_stamp(window.start)}"
+    return f"repo:{full_name} is:{kind} updated:>={github_stamp(window.start)}"
 
 
 def _active_in(window: Window, item: dict[str, Any]) -> bool:

@@ -20,7 +20,6 @@ model, so code that passes payloads on as dicts (report generation) can validate
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
@@ -41,6 +40,7 @@ from oss_tldr.errors import UpstreamUnavailable
 from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from oss_tldr.observability import logger
 from oss_tldr.text import pg_text
+from oss_tldr.timestamps import github_stamp, parse_timestamp
 
 MAX_TEXT = 65_536  # GitHub's own limit on an issue or pull request body
 MAX_DESCRIPTION = 4_096
@@ -112,16 +112,12 @@ def _timestamp(value: Any) -> Any:
     """A GitHub timestamp, normalised to ``2026-11-20T10:00:00Z``; null stays null, garbage is refused."""
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > 40:
+    parsed = parse_timestamp(value)
+    if parsed is None:
         raise ValueError("not a timestamp")
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError("not a timestamp") from exc
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    try:
-        return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, ValueError) as exc:  # year 1 with an offset, and the like
+        return github_stamp(parsed)
+    except ValueError as exc:  # a year strftime cannot write
         raise ValueError("not a timestamp") from exc
 
 

@@ -18,6 +18,7 @@ from oss_tldr import urls
 from oss_tldr.db.models import Repository
 from oss_tldr.github import payloads
 from oss_tldr.github.payloads import RepositoryPayload
+from oss_tldr.timestamps import parse_timestamp
 
 
 class RepositoryOut(BaseModel):
@@ -77,16 +78,6 @@ def from_row(row: Repository) -> RepositoryOut:
     )
 
 
-def parse_github_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def row_values(payload: RepositoryPayload | Mapping[str, Any]) -> dict[str, Any]:
     """``repositories`` column values of a GitHub payload (``full_name`` lower-cased: the unique key;
     numbers already clamped to the columns by the payload model)."""
@@ -103,5 +94,5 @@ def row_values(payload: RepositoryPayload | Mapping[str, Any]) -> dict[str, Any]
         "is_archived": out.archived,
         "language": (out.language or None) and out.language[:100],
         "stargazers_count": out.stargazers_count,
-        "github_updated_at": parse_github_time(out.updated_at),
+        "github_updated_at": parse_timestamp(out.updated_at),
     }
