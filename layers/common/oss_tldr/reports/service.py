@@ -222,13 +222,11 @@ class _VisibilityGate:
     def __call__(self, waited: float, job_id: uuid.UUID) -> None:
         if self.settled:
             return
-        known = store.repository_visibility(f"{self.owner}/{self.repo}", self.requester.user_id)
-        if known is None and waited < UNKNOWN_REPOSITORY_GRACE_SECONDS:
-            if store.job_progress(job_id) < LOOKED_UP:
-                return  # the generator is still looking the repository up: its row will tell
-            known = store.repository_visibility(f"{self.owner}/{self.repo}", self.requester.user_id)
-        if known is None or (known.is_private and not known.access_ok):
-            _lookup(self.requester, self.owner, self.repo)  # the missing repository's 404 if not visible
+        name = f"{self.owner}/{self.repo}"
+        unknown = store.repository_visibility(name, self.requester.user_id) is None
+        if unknown and waited < UNKNOWN_REPOSITORY_GRACE_SECONDS and store.job_progress(job_id) < LOOKED_UP:
+            return  # the generator is still looking the repository up: its row will tell
+        _establish_visibility(self.requester, self.owner, self.repo, unknown=True)
         self.settled = True
 
 
