@@ -12,12 +12,32 @@ and invokes the function template.yaml routes it to, as API Gateway would. Both 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
+ORIGIN = "http://localhost:5173"  # the SPA's origin the HTTP tests send (one of the default CORS origins)
+
+
+def assert_error(response: Any, status: int | tuple[int, ...], code: str | None = None) -> dict[str, Any]:
+    """An HTTP answer (httpx) is the contract's error: the status (one of ``status``), JSON
+    ``{"detail", "code"}`` with a sentence and a snake_case code (``code`` when given), no traceback, and the
+    CORS header for :data:`ORIGIN` (else the SPA cannot read ``detail``). Returns the body."""
+    expected = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in expected, (response.request.url, response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"detail", "code"}, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), body
+    assert "Traceback" not in response.text
+    assert response.headers.get("access-control-allow-origin") == ORIGIN
+    if code is not None:
+        assert body["code"] == code, body
+    return body
 
 
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:

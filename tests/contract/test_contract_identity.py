@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fixtures_identity import OAUTH_ENV, Account, Cast
+from helpers import assert_error as _is_error
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Base, OAuthState, Repository, User, UserRepository, UserSession
@@ -61,18 +62,6 @@ USERS = Cast(alice=Account(501, ALICE_GH), bob=Account(502, BOB_GH), after=("gh"
 def _count(db, model) -> int:
     db.expire_all()
     return int(db.scalar(select(func.count()).select_from(model)))
-
-
-def _is_error(response: httpx.Response, status: int | tuple[int, ...]) -> dict:
-    statuses = (status,) if isinstance(status, int) else status
-    assert response.status_code in statuses, (response.request.url, response.status_code, response.text)
-    body = response.json()
-    assert set(body) == {"detail", "code"}, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), body
-    assert "Traceback" not in response.text
-    assert response.headers["access-control-allow-origin"] == ORIGIN
-    return body
 
 
 def _consent(fake_github, auth_url: str, gh_token: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fixtures_identity import Account, Cast
 from helpers import ROOT
+from helpers import assert_error as _assert_error
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, UserReportAccess
@@ -96,18 +97,6 @@ def _open_report(api: httpx.Client, headers: dict[str, str], repo: str = REPO, *
 def _count(db, model) -> int:
     db.expire_all()
     return db.scalar(select(func.count()).select_from(model))
-
-
-def _assert_error(response: httpx.Response, status: int | tuple[int, ...]) -> dict[str, Any]:
-    expected = status if isinstance(status, tuple) else (status,)
-    assert response.status_code in expected, (response.request.url, response.status_code, response.text)
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail", "code"}, body
-    assert body["detail"] and re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), body
-    assert "Traceback" not in response.text
-    assert response.headers.get("access-control-allow-origin") == ORIGIN
-    return body
 
 
 def _assert_user_ref(ref: Any) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from fixtures_identity import OAUTH_ENV, Account, Cast
+from helpers import assert_error as _assert_error
 from sqlalchemy import func, select, text
 
 from oss_tldr.db.models import Base, Report, Repository, RepositoryAccessCheck
@@ -72,17 +72,6 @@ def _rows(db) -> dict[str, int]:
         table.name: int(db.scalar(select(func.count()).select_from(table)))
         for table in Base.metadata.sorted_tables
     }
-
-
-def _assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (response.request.url, response.status_code, response.text)
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail", "code"}, body
-    assert body["detail"] and re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), body
-    assert "Traceback" not in response.text
-    assert response.headers.get("access-control-allow-origin") == ORIGIN
-    return body
 
 
 def _assert_fault_answer(response: httpx.Response, fault: str) -> None:

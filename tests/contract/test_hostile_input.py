@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import re
 from typing import Any
 
 import httpx
 import pytest
 from fixtures_identity import Account, Cast
+from helpers import assert_error as _assert_error
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import (
@@ -47,19 +47,6 @@ USERS = Cast(
     admin=Account(402, "gho_fake_root_hostile", login="root"),
     origin=ORIGIN,
 )
-
-
-def _assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, (response.request.url, response.status_code, response.text[:300])
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail", "code"}, body
-    assert body["detail"] and re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), body
-    assert "Traceback" not in response.text
-    assert response.headers.get("access-control-allow-origin") == ORIGIN
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def _rows(db) -> dict[str, int]:
