@@ -27,11 +27,8 @@ timeout) may also still be waited for when GitHub stops sending altogether.
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import functools
 import json as json_module
-import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -43,14 +40,14 @@ import httpx
 from oss_tldr import deadline
 from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited, UpstreamUnavailable
 from oss_tldr.observability import MetricUnit, logger, metrics
+from oss_tldr.retry_after import parse_reset_at, parse_retry_after, whole_seconds
 from oss_tldr.settings import Settings, get_settings
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "oss-tldr-backend"
 # A secondary-limit wait longer than this is returned to the caller as 429 instead of slept through.
 MAX_INLINE_WAIT_SECONDS = 5.0
-# A Retry-After (or rate-limit reset) is never taken to mean more than an hour, nor less than nothing.
-MAX_RETRY_AFTER_SECONDS = 3600.0
+# The Retry-After we answer when GitHub's rate limit does not say how long it lasts.
 DEFAULT_RETRY_AFTER_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 5.0
 # A GitHub answer (decoded) longer than this is not one we asked for: a 502, not read to the end.
@@ -98,33 +95,14 @@ def shared_http_client() -> httpx.Client:
     )
 
 
-def _seconds(raw: str | None) -> float | None:
-    """A header's number of seconds, or None when it is not a finite number (``1e400``, ``nan``, text)."""
-    if raw is None:
-        return None
-    try:
-        value = float(raw.strip()[:32])
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else (MAX_RETRY_AFTER_SECONDS if value > 0 else None)
-
-
-def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
-    """How long GitHub asks us to wait, clamped to ``[0, MAX_RETRY_AFTER_SECONDS]``; None when it does
-    not say (or says something that is not a number of seconds or an HTTP date)."""
-    wait: float | None = None
-    retry_after = headers.get("retry-after")
-    if retry_after:
-        wait = _seconds(retry_after)
-        if wait is None:
-            with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
-                wait = email.utils.parsedate_to_datetime(retry_after).timestamp() - now
-    elif headers.get("x-ratelimit-remaining") == "0":
-        reset = _seconds(headers.get("x-ratelimit-reset"))
-        wait = None if reset is None else reset - now
-    if wait is None or not math.isfinite(wait):
-        return None
-    return max(0.0, min(MAX_RETRY_AFTER_SECONDS, wait))
+def _rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """How long GitHub asks us to wait (:mod:`oss_tldr.retry_after`): its ``Retry-After`` when it sends
+    one, else the primary limit's ``x-ratelimit-reset`` once nothing remains; None when it does not say."""
+    if headers.get("retry-after"):
+        return parse_retry_after(headers.get("retry-after"), now)
+    if headers.get("x-ratelimit-remaining") == "0":
+        return parse_reset_at(headers.get("x-ratelimit-reset"), now)
+    return None
 
 
 def _json_body(response: _Answer) -> Any:
@@ -339,7 +317,7 @@ class GitHubClient:
                 data = self._data(response, path)
                 return GitHubResponse(status=status, data=data, headers=response.headers)
             if _is_rate_limited(response):
-                wait = _retry_after_seconds(response.headers, self._clock())
+                wait = _rate_limit_wait(response.headers, self._clock())
                 secondary = (
                     "retry-after" in response.headers and response.headers.get("x-ratelimit-remaining") != "0"
                 )
@@ -353,11 +331,7 @@ class GitHubClient:
                     continue
                 raise RateLimited(
                     "GitHub rate limit reached; try again later.",
-                    retry_after=(
-                        min(int(MAX_RETRY_AFTER_SECONDS), math.ceil(wait) + 1)
-                        if wait is not None
-                        else DEFAULT_RETRY_AFTER_SECONDS
-                    ),
+                    retry_after=whole_seconds(wait, DEFAULT_RETRY_AFTER_SECONDS),
                     code="github_rate_limited",
                 )
             if status >= 500:

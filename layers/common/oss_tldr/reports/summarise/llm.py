@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -34,6 +35,7 @@ from oss_tldr.observability import logger
 from oss_tldr.reports.summarise import prompts
 from oss_tldr.reports.summarise.base import Digest, DigestInput, ItemInput, LLMBudget
 from oss_tldr.reports.summarise.validation import InvalidAnswer, parse_digest, parse_item_summaries
+from oss_tldr.retry_after import parse_retry_after, whole_seconds
 from oss_tldr.secrets import resolve_secret
 from oss_tldr.settings import Settings
 
@@ -57,12 +59,8 @@ def _another_attempt_fits() -> bool:
 
 
 def _retry_after(exc: openai.APIStatusError) -> int:
-    """OpenAI's ``Retry-After`` in whole seconds, within 1..3600 (``1e400`` or ``nan`` is the default)."""
-    try:
-        seconds = float(str(exc.response.headers.get("retry-after", "20"))[:32])
-    except ValueError:
-        return 20
-    return max(1, min(3600, math.ceil(seconds))) if math.isfinite(seconds) else 20
+    """OpenAI's ``Retry-After`` as a DomainError's whole seconds (20 when it does not say)."""
+    return whole_seconds(parse_retry_after(exc.response.headers.get("retry-after"), time.time()), 20)
 
 
 def _http_client() -> Any:
