@@ -1,7 +1,7 @@
 """Summarisers: the OpenAI one when a key is configured, else the offline extractive one.
 
-The OpenAI SDK is imported only when the LLM summariser is built (``summarise.llm``), so handlers that only
-serve cached reports never pay for that import.
+The OpenAI SDK is imported only when the LLM summariser is built (``summarise.llm``, through the adapter
+``oss_tldr.openai_api.client``), so handlers that only serve cached reports never pay for that import.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Summariser(Protocol):
 @functools.cache
 def _summariser_for(settings: Settings) -> Summariser:
     if settings.openai_api_key or settings.openai_api_key_arn:
-        from oss_tldr.reports.summarise.llm import OpenAISummariser  # the SDK import lives there
+        from oss_tldr.reports.summarise.llm import OpenAISummariser  # imports the SDK (cold path only)
 
         return OpenAISummariser.from_settings(settings)
     return ExtractiveSummariser()
