@@ -98,3 +98,12 @@ def test_wait_until_respects_the_deadline():
     assert deadline.wait_until(far) == far
     with deadline.request_deadline(1.0) as at:
         assert deadline.wait_until(far) == at
+
+
+def test_a_retry_fits_only_while_the_deadline_leaves_room_for_a_call_after_its_wait():
+    assert deadline.fits() and deadline.fits(3600.0)  # no request: no deadline to miss
+    with deadline.request_deadline(2.0):
+        assert deadline.fits() and deadline.fits(1.0)
+        assert not deadline.fits(1.9)  # 0.1 s left after the wait: below MIN_CALL_SECONDS
+    with deadline.request_deadline(0.1):
+        assert not deadline.fits()

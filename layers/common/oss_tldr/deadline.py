@@ -77,6 +77,13 @@ def timeout(configured: float) -> float:
     return min(configured, left)
 
 
+def fits(wait: float = 0.0) -> bool:
+    """Whether, after waiting ``wait`` seconds, the request's deadline still leaves room for another
+    upstream call (always, outside a request): what every retry checks before it starts."""
+    left = remaining()
+    return left is None or left - wait >= MIN_CALL_SECONDS
+
+
 def wait_until(limit: float) -> float:
     """``limit`` (a ``time.monotonic()`` value), or the request's deadline if that comes first."""
     at = _deadline.get()

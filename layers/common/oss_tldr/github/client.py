@@ -144,12 +144,6 @@ def _is_rate_limited(response: _Answer) -> bool:
     return "rate limit" in _error_message(response).lower()
 
 
-def _fits(wait: float) -> bool:
-    """Whether, after sleeping ``wait``, the request's deadline still leaves room for another attempt."""
-    left = deadline.remaining()
-    return left is None or left - wait >= deadline.MIN_CALL_SECONDS
-
-
 class _Late(Exception):
     """The attempt's deadline passed while its body was still arriving."""
 
@@ -278,7 +272,7 @@ class GitHubClient:
 
     def _retry(self, attempt: int, wait: float) -> bool:
         """Sleep ``wait`` and return True when a retry is allowed and still fits in the deadline."""
-        if attempt >= self._max_retries or not _fits(wait):
+        if attempt >= self._max_retries or not deadline.fits(wait):
             return False
         self._sleep(wait)
         return True

@@ -36,11 +36,6 @@ DIGEST_ANSWER_TOKENS = 1200
 T = TypeVar("T")
 
 
-def _another_attempt_fits() -> bool:
-    left = deadline.remaining()
-    return left is None or left >= deadline.MIN_CALL_SECONDS
-
-
 class OpenAISummariser:
     prompt_version = prompts.PROMPT_VERSION
 
@@ -114,7 +109,7 @@ class OpenAISummariser:
             except Retryable as exc:
                 reason = exc.reason
             logger.warning("openai answer unusable", extra={"purpose": purpose, "reason": reason})
-            if not budget.can_retry() or not _another_attempt_fits():
+            if not budget.can_retry() or not deadline.fits():
                 raise UpstreamUnavailable("The AI summariser failed to answer; try again shortly.")
             budget.retry(purpose)
 
