@@ -29,11 +29,11 @@ class StubPayload:
 @pytest.fixture
 def repository_row(engine):
     """Store a repository row; returns its id."""
-    from oss_tldr.reports import store
+    from oss_tldr.reports import access
 
     def make(full_name: str = "octo/hello", *, private: bool = False) -> int:
         owner, name = full_name.split("/")
-        repo_id, _ = store.upsert_repository(
+        repo_id, _ = access.upsert_repository(
             {
                 "id": abs(hash(full_name)) % 10_000_000,
                 "full_name": full_name,
@@ -51,7 +51,7 @@ def repository_row(engine):
 
 @pytest.fixture
 def cache_key():
-    from oss_tldr.reports.store import CacheKey
+    from oss_tldr.reports.models import CacheKey
     from oss_tldr.windows import window_for
 
     def make(full_name: str = "octo/hello", timeframe: str = "last_week") -> CacheKey:

@@ -22,6 +22,7 @@ from oss_tldr.api.auth import (
     require_signed_token,
     verified_claims,
 )
+from oss_tldr.api.pagination import MAX_PAGE, decode_cursor, encode_cursor
 from oss_tldr.api.responses import (
     CURSOR_DOC,
     OWNER_DOC,
@@ -33,7 +34,8 @@ from oss_tldr.api.responses import (
 )
 from oss_tldr.errors import Unauthorized
 from oss_tldr.repo_refs import OPTIONAL_REPO_REF_DOC, parse_repo_ref
-from oss_tldr.reports import service
+from oss_tldr.reports import listings, service
+from oss_tldr.reports.models import Keyset, StoredReport, SummaryRow
 from oss_tldr.reports.schemas import (
     GenerateRequest,
     Invalidated,
@@ -46,12 +48,11 @@ from oss_tldr.reports.schemas import (
     ReportPage,
     ReportSummary,
 )
-from oss_tldr.reports.store import StoredReport, SummaryRow
 
 app = create_app()
 auth = [require_session]
-Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
-ReportId = Annotated[int, Path(ge=1, le=service.MAX_REPORT_ID)]  # reports.id is a Postgres integer
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+ReportId = Annotated[int, Path(ge=1, le=listings.MAX_REPORT_ID)]  # reports.id is a Postgres integer
 # Checked by the logic (400 with its own code, as the contract says), documented here.
 Timeframe = Annotated[str, Query(max_length=20, json_schema_extra=TIMEFRAME_DOC)]
 Cursor = Annotated[str | None, Query(max_length=200, json_schema_extra=CURSOR_DOC)]
@@ -142,6 +143,11 @@ def _summary(row: SummaryRow) -> ReportSummary:
     )
 
 
+def _page(rows: list[SummaryRow], after: Keyset | None) -> ReportPage:
+    """One listing page; ``next_cursor`` encodes the position after its last row."""
+    return ReportPage(reports=[_summary(row) for row in rows], next_cursor=encode_cursor(after))
+
+
 def _section_caller() -> service.Requester:
     """The caller of a section route: the token's signature was checked (``require_signed_token``, no
     database); the session row is checked by the cache-hit statement itself (one round trip for
@@ -228,8 +234,8 @@ def report_by_id(report_id: ReportId) -> Report:
 @app.get("/api/v1/users/me/reports", middlewares=auth, responses=errors(400))
 def my_reports(limit: Limit = 20, cursor: Cursor = None) -> ReportPage:
     principal, _ = _caller()
-    rows, next_cursor = service.my_reports(principal.user_id, limit=limit, cursor=cursor)
-    return ReportPage(reports=[_summary(row) for row in rows], next_cursor=next_cursor)
+    after = decode_cursor(cursor, max_id=listings.MAX_ACCESS_ID)
+    return _page(*listings.my_reports(principal.user_id, limit=limit, after=after))
 
 
 @app.get("/api/v1/reports", middlewares=auth, responses=errors(400, 403))
@@ -241,22 +247,23 @@ def all_reports(
 ) -> ReportPage:
     principal, _ = _caller()
     require_admin(principal)
-    rows, next_cursor = service.all_reports(repo=repo, timeframe=timeframe, limit=limit, cursor=cursor)
-    return ReportPage(reports=[_summary(row) for row in rows], next_cursor=next_cursor)
+    full_name, timeframe = listings.admin_filter(repo, timeframe)  # 400s of the filters before the cursor's
+    after = decode_cursor(cursor, max_id=listings.MAX_REPORT_ID)
+    return _page(*listings.all_reports(full_name=full_name, timeframe=timeframe, limit=limit, after=after))
 
 
 @app.delete("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(403, 404))
 def invalidate_report(report_id: ReportId) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
-    return Invalidated(deleted=service.invalidate_report(principal.user_id, report_id))
+    return Invalidated(deleted=listings.invalidate_report(principal.user_id, report_id))
 
 
 @app.delete("/api/v1/reports", middlewares=auth, responses=errors(400, 403))
 def invalidate_repository(repo: RepoRef) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
-    return Invalidated(deleted=service.invalidate_repository(principal.user_id, repo))
+    return Invalidated(deleted=listings.invalidate_repository(principal.user_id, repo))
 
 
 lambda_handler = lambda_entrypoint(app)

@@ -13,7 +13,8 @@ from oss_tldr.api import create_app, lambda_entrypoint
 from oss_tldr.api.auth import current_principal, require_session
 from oss_tldr.api.responses import REPO_REF_DOC, errors
 from oss_tldr.limits import PG_BIGINT_MAX
-from oss_tldr.repos import importer, tracking
+from oss_tldr.reports import imports
+from oss_tldr.repos import tracking
 from oss_tldr.repos.schemas import RepositoryOut
 
 IMPORT_MAX_BODY_BYTES = 5 * 1024 * 1024  # the old client kept up to 50 reports; Lambda's limit is 6 MB
@@ -99,7 +100,7 @@ def untrack_id(id: Annotated[int, Path(ge=1, le=PG_BIGINT_MAX)]) -> RemovedRespo
 
 @app.post("/api/v1/users/me/import", responses=errors(429, 502))
 def import_local_storage(body: ImportRequest) -> ImportResponse:
-    result = importer.import_local_storage(current_principal(app).user_id, body.repos, body.reports)
+    result = imports.import_local_storage(current_principal(app).user_id, body.repos, body.reports)
     return ImportResponse(
         repositories_imported=result.repositories_imported,
         reports_imported=result.reports_imported,

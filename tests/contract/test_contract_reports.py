@@ -253,12 +253,13 @@ def test_generate_answers_a_whole_report_and_the_job_and_id_routes_agree(api, se
 def test_generate_is_202_with_a_job_while_another_generation_runs_and_the_job_shows_it(
     api, seeded, alice, db, settings_env
 ):
-    from oss_tldr.reports import store
+    from oss_tldr.reports import jobs
+    from oss_tldr.reports.models import CacheKey
     from oss_tldr.windows import window_for
 
     window = window_for("last_week")
-    key = store.CacheKey(REPO, "last_week", window.start, window.end)
-    running = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
+    key = CacheKey(REPO, "last_week", window.start, window.end)
+    running = jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
     settings_env(REPORT_WAIT_SECONDS="1")
 
     pending = api.post("/reports/generate", json={"repo_url": REPO, "timeframe": "last_week"}, headers=alice)
@@ -960,12 +961,13 @@ def secret_repo(fake_github):
 
 def _claim_running(repo: str = SECRET, requested_by: int | None = 301):
     """A generation of ``repo`` running in another container: its lease and job, as its claim left them."""
-    from oss_tldr.reports import store
+    from oss_tldr.reports import jobs
+    from oss_tldr.reports.models import CacheKey
     from oss_tldr.windows import window_for
 
     window = window_for("last_week")
-    key = store.CacheKey(repo, "last_week", window.start, window.end)
-    return key, store.claim(key, lease=dt.timedelta(seconds=90), requested_by=requested_by, force=False)
+    key = CacheKey(repo, "last_week", window.start, window.end)
+    return key, jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=requested_by, force=False)
 
 
 def _outsider_answers(api: httpx.Client, headers: dict[str, str], repo: str) -> list[dict[str, Any]]:
@@ -1081,21 +1083,21 @@ def _follow_then_fail(api, headers, failure):
     """A request following a running generation that then fails with ``failure``: its answer."""
     import time
 
-    from oss_tldr.reports import store
+    from oss_tldr.reports import jobs
 
     key, running = _claim_running(REPO, requested_by=301)
     with ThreadPoolExecutor(max_workers=1) as pool:
         waiter = pool.submit(api.get, f"/reports/{REPO}/prs", headers=headers)
         time.sleep(1.0)  # let it start following (its deadline is 25 s)
         assert not waiter.done(), waiter.result().text  # it is waiting for the running generation
-        store.fail(key, running, failure)
+        jobs.fail(key, running, failure)
         return waiter.result(timeout=60)
 
 
 def test_a_github_rate_limit_of_the_generators_token_is_not_passed_on_to_waiters(
     api, seeded, fake_github, alice, bob, db
 ):
-    from oss_tldr.reports.store import JobFailure
+    from oss_tldr.reports.models import JobFailure
 
     limited = JobFailure("GitHub rate limit reached; try again later.", "github_rate_limited", 429, 2997)
     answer = _follow_then_fail(api, bob, limited)
@@ -1108,7 +1110,7 @@ def test_a_github_rate_limit_of_the_generators_token_is_not_passed_on_to_waiters
 def test_a_waiter_whose_own_github_token_is_rate_limited_too_gets_its_own_429(
     api, seeded, fake_github, alice, bob, db
 ):
-    from oss_tldr.reports.store import JobFailure
+    from oss_tldr.reports.models import JobFailure
 
     reset = str(int(dt.datetime.now(dt.UTC).timestamp()) + 120)
     fake_github.fail(
@@ -1131,7 +1133,7 @@ def test_a_waiter_whose_own_github_token_is_rate_limited_too_gets_its_own_429(
 def test_an_openai_rate_limit_is_the_shared_keys_and_its_waiters_get_it(
     api, seeded, fake_github, fake_openai, alice, bob, db, repository_row
 ):
-    from oss_tldr.reports.store import JobFailure
+    from oss_tldr.reports.models import JobFailure
 
     repository_row(REPO)  # the generator looked the (public) repository up before the model refused
     limited = JobFailure("OpenAI rate limit reached; try again later.", "openai_rate_limited", 429, 30)

@@ -1,7 +1,7 @@
 # ruff: noqa: F811 - the fixtures imported from test_hardening_github are parameters by design
 """Issue 7, second pass: the cases an adversarial review of the first fixes still broke, through the local
 API with the fakes and the embedded Postgres. "Another container's generation" is a lease claimed in the
-database (``store.claim``), as a concurrent Lambda would hold it: the local API runs one request at a time.
+database (``jobs.claim``), as a concurrent Lambda would hold it: the local API runs one request at a time.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from test_hardening_github import (  # noqa: F401 - fixtures
 )
 
 from oss_tldr.db.models import User
-from oss_tldr.reports import store
-from oss_tldr.reports.store import CacheKey, JobFailure
+from oss_tldr.reports import jobs
+from oss_tldr.reports.models import CacheKey, JobFailure
 from oss_tldr.windows import window_for
 
 CAROL_GH = "gho_fake_carol_outsider"
@@ -38,7 +38,7 @@ def _claim_in_flight(repo: str, owner_id: int) -> tuple[CacheKey, object]:
     """Another container's generation of ``repo`` is running: a live lease and an in-progress job."""
     window = window_for("last_week")
     key = CacheKey(repo, "last_week", window.start, window.end)
-    job = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=owner_id, force=False)
+    job = jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=owner_id, force=False)
     assert job is not None
     return key, job
 
@@ -46,7 +46,7 @@ def _claim_in_flight(repo: str, owner_id: int) -> tuple[CacheKey, object]:
 def _fail_later(key: CacheKey, job, failure: JobFailure, after: float) -> threading.Thread:
     def run() -> None:
         time.sleep(after)
-        store.fail(key, job, failure)
+        jobs.fail(key, job, failure)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -63,13 +63,13 @@ def test_outsider_following_a_generation_of_a_repository_not_yet_known_is_answer
     lookup is done (the repository was asked by an old name) or still hanging. The outsider looks it up
     with its own token — the missing repository's 404 — as soon as the owner's lookup is done, or after the
     lookup grace, instead of following the whole generation (REPORT_WAIT_SECONDS: 20 s here)."""
-    from oss_tldr.reports import service
+    from oss_tldr.reports import visibility
 
     settings_env(REPORT_WAIT_SECONDS="20")
-    monkeypatch.setattr(service, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 1.0)
+    monkeypatch.setattr(visibility, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 1.0)
     key, job = _claim_in_flight("octo/secret", alice.id)
     if owner_lookup == "done":
-        store.renew(key, job, lease=dt.timedelta(seconds=90), progress=service.LOOKED_UP, message="found")
+        jobs.renew(key, job, lease=dt.timedelta(seconds=90), progress=visibility.LOOKED_UP, message="found")
 
     def ask(repo: str):
         if route == "section":
@@ -93,15 +93,15 @@ def test_followers_of_a_new_public_repositorys_generation_wait_for_its_lookup_in
     """While the generator is still looking a repository up (its row not stored yet), a follower asks
     GitHub nothing: the generator's row will say whether it is public. Here the generator is held in its
     lookup for longer than a follower's first polls; the follower's answer comes from its generation."""
-    from oss_tldr.reports import service
+    from oss_tldr.reports import visibility
 
     key, job = _claim_in_flight("octo/hello", alice.id)
-    monkeypatch.setattr(service, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 30.0)
+    monkeypatch.setattr(visibility, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 30.0)
 
     def owner_finishes_lookup_late() -> None:
         time.sleep(1.5)
-        store.renew(key, job, lease=dt.timedelta(seconds=90), progress=service.LOOKED_UP, message="found")
-        store.abandon(key, job)  # and then its token is refused: the follower generates itself
+        jobs.renew(key, job, lease=dt.timedelta(seconds=90), progress=visibility.LOOKED_UP, message="found")
+        jobs.abandon(key, job)  # and then its token is refused: the follower generates itself
 
     thread = threading.Thread(target=owner_finishes_lookup_late, daemon=True)
     thread.start()

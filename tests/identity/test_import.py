@@ -10,7 +10,7 @@ import json
 import pytest
 from fixtures_identity import Account, Cast
 from helpers import call
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from oss_tldr.db.models import AuditLog, Report, Repository, UserReportAccess, UserRepository
 from oss_tldr.windows import window_for
@@ -102,6 +102,20 @@ def test_import_tracks_repositories_and_stores_reports(alice, lambda_context, db
 
 def test_importing_twice_changes_nothing_the_second_time(alice, lambda_context, db):
     _import(lambda_context, alice, EXPORT)
+    before = _snapshot(db)
+    status, body, _ = _import(lambda_context, alice, copy.deepcopy(EXPORT))
+    assert (status, body) == (200, {"repositories_imported": 0, "reports_imported": 0, "skipped": 0})
+    assert _snapshot(db) == before
+
+
+def test_importing_again_later_does_not_move_the_imported_reports_up_the_history(alice, lambda_context, db):
+    """An import puts reports in the history; it is not an open, so a later import of the same export
+    leaves their access moments (the history's order) as they were."""
+    _import(lambda_context, alice, EXPORT)
+    db.execute(
+        update(UserReportAccess).values(accessed_at=UserReportAccess.accessed_at - dt.timedelta(hours=1))
+    )
+    db.commit()
     before = _snapshot(db)
     status, body, _ = _import(lambda_context, alice, copy.deepcopy(EXPORT))
     assert (status, body) == (200, {"repositories_imported": 0, "reports_imported": 0, "skipped": 0})
@@ -392,7 +406,7 @@ def test_imported_text_is_plain_and_bounded(alice, lambda_context, db):
 
 def test_nul_and_lone_surrogates_in_imported_text_are_stored_cleaned(alice, gh, db):
     """The API's JSON boundary refuses such bodies; the importer stores cleaned text whoever calls it."""
-    from oss_tldr.repos import importer
+    from oss_tldr.reports import imports
 
     issue = _item(
         1,
@@ -404,7 +418,7 @@ def test_nul_and_lone_surrogates_in_imported_text_are_stored_cleaned(alice, gh, 
     )
     person = {"username": "bo\ud83db", "tldr": "t\x00l\udc00dr", "issues": [issue]}
     report = _report(tldr="A \x00quiet\ud800 week.", issues=[issue], people=[person])
-    result = importer.import_local_storage(1, ["octo/hello"], [report])
+    result = imports.import_local_storage(1, ["octo/hello"], [report])
     assert (result.repositories_imported, result.reports_imported, result.skipped) == (1, 1, 0)
     stored = _stored_items(db)
     assert stored.tldr_text == "A quiet\ufffd week."

@@ -169,12 +169,13 @@ def test_openai_failure_caches_nothing_and_the_next_request_succeeds(
 def test_crashed_generation_lease_expires_and_the_next_request_regenerates(
     engine, db, seeded, fake_github, alice, settings_env
 ):
-    from oss_tldr.reports import store
+    from oss_tldr.reports import jobs
+    from oss_tldr.reports.models import CacheKey
     from oss_tldr.windows import window_for
 
     window = window_for("last_week")
-    key = store.CacheKey(REPO, "last_week", window.start, window.end)
-    crashed = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=alice.id, force=False)
+    key = CacheKey(REPO, "last_week", window.start, window.end)
+    crashed = jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=alice.id, force=False)
     settings_env(REPORT_WAIT_SECONDS="1")
     pending = call_route(alice, "POST", "/api/v1/reports/generate", body={"repo_url": REPO})
     assert pending.status == 202, pending.text
@@ -444,12 +445,13 @@ def test_hits_and_misses_are_published_as_metrics(engine, seeded, alice, capsys)
 
 
 def test_section_that_cannot_wait_longer_is_a_503_with_retry_after(engine, db, seeded, alice, settings_env):
-    from oss_tldr.reports import store
+    from oss_tldr.reports import jobs
+    from oss_tldr.reports.models import CacheKey
     from oss_tldr.windows import window_for
 
     window = window_for("last_week")
-    key = store.CacheKey(REPO, "last_week", window.start, window.end)
-    store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
+    key = CacheKey(REPO, "last_week", window.start, window.end)
+    jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
     settings_env(REPORT_WAIT_SECONDS="1")
     answer = section(alice, "prs")
     assert answer.status == 503

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from oss_tldr.db import session_scope
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob
 from oss_tldr.errors import RateLimited
-from oss_tldr.reports import store
+from oss_tldr.reports import jobs, records
 from oss_tldr.reports.cache import Generated, GenerationFailed, GenerationPending, get_or_generate
-from oss_tldr.reports.store import Fingerprint
+from oss_tldr.reports.models import Fingerprint
 
 FP = Fingerprint("extractive", "test-1")
 EXPIRES = dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)
@@ -144,7 +144,7 @@ def test_unexpected_generator_error_is_recorded_as_a_safe_upstream_error(reposit
 
 def test_crashed_generators_lease_expires_and_the_next_caller_regenerates(repository_row, cache_key, db):
     repo_id, key = repository_row(), cache_key()
-    crashed_job = store.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
+    crashed_job = jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=None, force=False)
     assert crashed_job is not None
     # While the lease is live, a caller waits and gives up at its deadline.
     with pytest.raises(GenerationPending) as pending:
@@ -289,11 +289,11 @@ def test_claim_backs_off_when_a_usable_report_exists(repository_row, cache_key, 
     repo_id, key = repository_row(), cache_key()
     assert _run(key, CountingGenerator(repo_id)).generated_here
     lease = dt.timedelta(seconds=90)
-    assert store.claim(key, lease=lease, requested_by=None, force=False, fingerprint=FP) is None
+    assert jobs.claim(key, lease=lease, requested_by=None, force=False, fingerprint=FP) is None
     assert _count(db, ReportJob) == 1 and _count(db, ReportGeneration) == 0
     # A forced regeneration wants a report newer than the current one: that claim goes through.
-    current = store.current_generated_at(key)
-    forced = store.claim(key, lease=lease, requested_by=None, force=True, fingerprint=FP, newer_than=current)
+    current = records.current_generated_at(key)
+    forced = jobs.claim(key, lease=lease, requested_by=None, force=True, fingerprint=FP, newer_than=current)
     assert forced is not None
 
 

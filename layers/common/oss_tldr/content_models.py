@@ -1,7 +1,7 @@
 """The content of a report: its items (pull requests and issues), their authors and the people section.
 
 Part of the dependency-free core (docs/architecture.md): the report generator (reports/content.py) builds
-these and the importer (repos/importer.py) validates imported reports against them, so neither capability
+these and the importer (reports/imports.py) validates imported reports against them, so neither capability
 has to import the other.
 """
 

@@ -36,8 +36,8 @@ from oss_tldr import deadline as request_deadline
 from oss_tldr.db.errors import log_exception
 from oss_tldr.errors import DomainError, UpstreamUnavailable
 from oss_tldr.observability import logger
-from oss_tldr.reports import store
-from oss_tldr.reports.store import CacheKey, Fingerprint, JobFailure, ReportPayload
+from oss_tldr.reports import jobs, records
+from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure, ReportPayload
 
 P = TypeVar("P", bound=ReportPayload)
 Progress = Callable[[int, str], None]
@@ -132,7 +132,7 @@ class _LeaseKeeper:
         if pct == self.last:
             return
         self.last = pct
-        if not store.renew(self.key, self.job_id, lease=self.lease, progress=pct, message=message):
+        if not jobs.renew(self.key, self.job_id, lease=self.lease, progress=pct, message=message):
             logger.warning("generation lease lost", extra={"job_id": str(self.job_id)})
 
 
@@ -164,12 +164,12 @@ def get_or_generate(
     has been waiting and the followed job; it may raise to stop waiting (the caller's own access check: an
     outsider must not learn that a private repository's generation is running).
     """
-    newer_than = store.current_generated_at(key) if force else None
+    newer_than = records.current_generated_at(key) if force else None
     followed: uuid.UUID | None = None
     wait = FIRST_WAIT_SECONDS
     started = clock()
     while True:
-        state = store.poll(key, fingerprint, newer_than=newer_than, followed_job=followed)
+        state = jobs.poll(key, fingerprint, newer_than=newer_than, followed_job=followed)
         if state.report_id is not None:
             return Outcome(report_id=state.report_id, job_id=followed, payload=None)
         if state.lease_job is not None and not state.lease_stale and state.lease_job != followed:
@@ -186,7 +186,7 @@ def get_or_generate(
         if state.lease_job is None or state.lease_stale:
             if before_claim is not None:
                 before_claim()
-            job_id = store.claim(
+            job_id = jobs.claim(
                 key,
                 lease=lease,
                 requested_by=requested_by,
@@ -222,7 +222,7 @@ def _generate(
     started = clock()
     try:
         generated = generate(_LeaseKeeper(key, job_id, lease))
-        report_id = store.complete(key, job_id, generated.repository_id, generated.payload, expires_at)
+        report_id = jobs.complete(key, job_id, generated.repository_id, generated.payload, expires_at)
     except Exception as exc:
         error, failure = failure_of(exc)
         if not isinstance(exc, DomainError):
@@ -248,9 +248,9 @@ def _release(
     for attempt in range(1, RELEASE_ATTEMPTS + 1):
         try:
             if refused:
-                store.abandon(key, job_id)
+                jobs.abandon(key, job_id)
             else:
-                store.fail(key, job_id, failure)
+                jobs.fail(key, job_id, failure)
             return
         except Exception as exc:  # the database is away: try again shortly, in a new transaction
             left = request_deadline.remaining()

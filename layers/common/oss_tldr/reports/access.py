@@ -1,0 +1,75 @@
+"""What the database knows of a repository for one user: its row (public or private) and the remembered
+positive checks that the user's own token reached a private one (``repository_access_checks``, valid for
+``PRIVATE_ACCESS_TTL_SECONDS``). One short transaction per function; none is open across a GitHub call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Exists, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from oss_tldr.db.engine import session_scope
+from oss_tldr.db.models import Repository, RepositoryAccessCheck
+from oss_tldr.reports.models import Visibility
+
+
+def remembered(user_id: Any, repository_id: Any) -> Exists:
+    """The one rule of a remembered access: a check of this user and repository that has not expired.
+    ``user_id`` and ``repository_id`` are values or column expressions (for correlated use)."""
+    return (
+        select(RepositoryAccessCheck.user_id)
+        .where(
+            RepositoryAccessCheck.user_id == user_id,
+            RepositoryAccessCheck.repository_id == repository_id,
+            RepositoryAccessCheck.expires_at > func.now(),
+        )
+        .exists()
+    )
+
+
+def upsert_repository(payload: dict[str, Any]) -> tuple[int, bool]:
+    """Insert or refresh the ``repositories`` row of a GitHub repository payload: ``(id, is_private)``."""
+    # Deferred for cold start only (repos.store loads the repository payload models, ~20 ms, which the hit
+    # path never needs); reports sits above repos in the layers contract, so this hides no cycle.
+    from oss_tldr.repos.store import upsert_repository_row
+
+    with session_scope() as session:
+        known = upsert_repository_row(session, payload)
+    return known.id, known.is_private
+
+
+def remember_access(user_id: int, repository_id: int, ttl: dt.timedelta) -> None:
+    stmt = pg_insert(RepositoryAccessCheck).values(
+        user_id=user_id,
+        repository_id=repository_id,
+        verified_at=func.now(),
+        expires_at=func.now() + ttl,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RepositoryAccessCheck.user_id, RepositoryAccessCheck.repository_id],
+        set_={"verified_at": stmt.excluded.verified_at, "expires_at": stmt.excluded.expires_at},
+    )
+    with session_scope() as session:
+        session.execute(stmt)
+
+
+def has_remembered_access(user_id: int, repository_id: int) -> bool:
+    with session_scope() as session:
+        return bool(session.scalar(select(remembered(user_id, repository_id))))
+
+
+def repository_visibility(full_name: str, user_id: int | None) -> Visibility | None:
+    """The known ``repositories`` row of ``full_name`` and the user's remembered access; None when the
+    repository was never looked up. One statement."""
+    with session_scope() as session:
+        row = session.execute(
+            select(Repository.is_private, remembered(user_id, Repository.id).label("access_ok")).where(
+                Repository.full_name == full_name.lower()
+            )
+        ).first()
+    if row is None:
+        return None
+    return Visibility(is_private=bool(row.is_private), access_ok=bool(row.access_ok) and user_id is not None)

@@ -1,0 +1,200 @@
+"""The report capability's value types (what its persistence modules return and take) and the cache key.
+
+The cache is made of **shared** rows only (``owner_user_id IS NULL``): every lookup by cache key, the hit,
+the generation's upsert and the admin listing see nothing else. A row with an owner is a user's own
+imported copy (``oss_tldr.reports.imports``), reachable only by id and only by its owner. Which row of a
+key is meant — the shared one or one user's own — is said once, by :func:`report_key_where`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, and_, select
+
+from oss_tldr.db.models import Report, ReportGeneration, Repository
+
+SECTIONS = ("prs", "issues", "people", "tldr")
+REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
+
+
+def report_key_where(
+    repository_id: Any, timeframe: str, start: dt.datetime, end: dt.datetime, *, owner_user_id: int | None
+) -> ColumnElement[bool]:
+    """The one predicate of "the report row of a key": the shared row (``owner_user_id`` None) or one
+    user's own imported copy. ``repository_id`` is an id or a scalar subquery of one."""
+    owner = Report.owner_user_id.is_(None) if owner_user_id is None else Report.owner_user_id == owner_user_id
+    return and_(
+        Report.repository_id == repository_id,
+        Report.timeframe == timeframe,
+        Report.timeframe_start == start,
+        Report.timeframe_end == end,
+        owner,
+    )
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """``(repository, timeframe, window start, window end)``; the repository by its lower-case name,
+    which every request knows before anyone has looked the repository up on GitHub."""
+
+    repo: str
+    timeframe: str
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "repo", self.repo.lower())
+
+    def lease_where(self) -> ColumnElement[bool]:
+        return and_(
+            ReportGeneration.repo == self.repo,
+            ReportGeneration.timeframe == self.timeframe,
+            ReportGeneration.timeframe_start == self.start,
+            ReportGeneration.timeframe_end == self.end,
+        )
+
+    def report_where(self) -> ColumnElement[bool]:
+        """The key's shared row: an imported copy is never the cache."""
+        repository_id = select(Repository.id).where(Repository.full_name == self.repo).scalar_subquery()
+        return report_key_where(repository_id, self.timeframe, self.start, self.end, owner_user_id=None)
+
+
+@dataclass(frozen=True)
+class ReportSlot:
+    """Where a report row goes: its repository (by id, once looked up), window, and owner (None for the
+    shared cache row). What :func:`oss_tldr.reports.records.write_report` writes into."""
+
+    repository_id: int
+    timeframe: str
+    start: dt.datetime
+    end: dt.datetime
+    owner_user_id: int | None = None
+
+    def where(self) -> ColumnElement[bool]:
+        return report_key_where(
+            self.repository_id, self.timeframe, self.start, self.end, owner_user_id=self.owner_user_id
+        )
+
+    def shared(self) -> ReportSlot:
+        return ReportSlot(self.repository_id, self.timeframe, self.start, self.end)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What wrote a report's summaries; a report written by anything else is a miss."""
+
+    summariser: str
+    prompt_version: str
+
+
+class ReportPayload(Protocol):
+    """What a report row holds (``oss_tldr.reports.content.ReportContent`` satisfies it, and so does an
+    imported report)."""
+
+    @property
+    def tldr(self) -> str: ...
+    @property
+    def prs(self) -> Sequence[Any]: ...
+    @property
+    def issues(self) -> Sequence[Any]: ...
+    @property
+    def people(self) -> Sequence[Any]: ...
+    @property
+    def summariser(self) -> str: ...
+    @property
+    def prompt_version(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SectionHit:
+    report_id: int
+    repository_id: int
+    is_private: bool
+    access_ok: bool  # a remembered positive access check of this user (only meaningful when private)
+    session_ok: bool  # the caller's session is live (always true when no session was checked)
+    data: str  # JSON text of the section's array, or the TL;DR text
+    generated_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    id: int
+    repository_id: int
+    repo: str
+    is_private: bool
+    timeframe: str
+    timeframe_start: dt.datetime
+    timeframe_end: dt.datetime
+    tldr: str
+    prs: list[Any]
+    issues: list[Any]
+    people: list[Any]
+    generated_at: dt.datetime
+    expires_at: dt.datetime | None
+    version: int
+    owner_user_id: int | None = None  # set: one user's own imported copy, served to that user only
+    # The viewer asked about by ``load_report(viewer=)`` has a record of seeing this report: an access row
+    # of it, or a remembered positive access check of its repository.
+    viewer_seen: bool = False
+
+    def section(self, name: str) -> Any:
+        return self.tldr if name == "tldr" else getattr(self, name)
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    detail: str
+    code: str
+    status: int
+    retry_after: int | None
+
+
+@dataclass(frozen=True)
+class PollState:
+    report_id: int | None  # a usable report for the key (or the one the followed job produced)
+    lease_job: uuid.UUID | None
+    lease_stale: bool
+    followed_failure: JobFailure | None  # the followed job failed
+    followed_gone: bool = False  # the followed job no longer exists (its generator was refused: 401/403/404)
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: uuid.UUID
+    status: str
+    progress: int
+    report_id: int | None
+    error: str | None
+    repo: str
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the database knows of a repository for one user, before anything is asked of GitHub."""
+
+    is_private: bool
+    access_ok: bool  # a remembered positive access check of this user
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    id: int
+    repo: str
+    timeframe: str
+    timeframe_start: dt.datetime
+    timeframe_end: dt.datetime
+    generated_at: dt.datetime
+    expires_at: dt.datetime | None
+    accessed_at: dt.datetime | None
+    pr_count: int
+    issue_count: int
+    people_count: int
+
+
+Keyset = tuple[dt.datetime, int]  # a listing's position: (moment, row id) of the last row of a page
