@@ -4,10 +4,14 @@
 understanding the qualifiers of tools/fakes/issue_search.py (``repo:``, ``is:``, ``updated:``, ``created:``,
 ``closed:``, ``merged:``, ...) with the ``sort`` (comments, reactions, interactions, created, updated),
 ``order``, ``per_page`` (≤ 100) and ``page`` parameters. A private repository the token cannot see
-answers 422, as GitHub does.
+answers 422, as GitHub does. GraphQL ``search`` (github_graphql.py) serves the same items.
 
     seed_activity(fake, "octo/hello", now=NOW, prs=15, issues=12, bots=3, seed=7)
     add_item(fake, "octo/hello", kind="pr", login="alice", comments=9, updated_at=NOW - 1 day, ...)
+    add_item(fake, "octo/hello", ghost=True, events=[("ISSUE_COMMENT", NOW), ("PULL_REQUEST_REVIEW", NOW)])
+
+``events`` is the item's GraphQL timeline (``(item type, moment)``, the types of ``timelineItems``'s
+``itemTypes``); without it the timeline is synthesised from the item (tools/fakes/graphql_objects.py).
 """
 
 from __future__ import annotations
@@ -42,6 +46,18 @@ ISSUE_TOPICS = (
     "Support for ARM64 wheels",
     "Flaky test in the scheduler suite",
 )
+
+
+# GitHub's placeholder for a deleted account, as REST shows it.
+GHOST: dict[str, Any] = {
+    "login": "ghost",
+    "id": 10137,
+    "node_id": "MDQ6VXNlcjEwMTM3",
+    "avatar_url": "https://avatars.githubusercontent.com/u/10137?v=4",
+    "html_url": "https://github.com/ghost",
+    "type": "User",
+    "site_admin": False,
+}
 
 
 def _user(login: str, *, bot: bool = False) -> dict[str, Any]:
@@ -81,8 +97,13 @@ def add_item(
     created_at: dt.datetime,
     updated_at: dt.datetime | None = None,
     closed_at: dt.datetime | None = None,
+    ghost: bool = False,
+    events: list[tuple[str, dt.datetime]] | None = None,
 ) -> dict[str, Any]:
-    """Append one issue or pull request (search-result shape) to the repository; returns it."""
+    """Append one issue or pull request (search-result shape) to the repository; returns it.
+
+    ``ghost``: the author's account was deleted (REST shows GitHub's ``ghost`` user, GraphQL a null
+    ``author``). ``events``: the GraphQL timeline, ``[("ISSUE_COMMENT", moment), ...]``."""
     repo = _repo(fake, full_name)
     number = number or (max((i["number"] for i in repo.items), default=0) + 1)
     item_id = fake.next_id() * 1000 + number
@@ -92,7 +113,7 @@ def add_item(
         closed_at = closed_at or updated_at
     base = f"https://github.com/{repo.full_name}"
     path = "pull" if kind == "pr" else "issues"
-    user = _user(login, bot=user_type == "Bot")
+    user = dict(GHOST) if ghost else _user(login, bot=user_type == "Bot")
     item: dict[str, Any] = {
         "url": f"{fake.url}/repos/{repo.full_name}/issues/{number}",
         "html_url": f"{base}/{path}/{number}",
@@ -140,6 +161,8 @@ def add_item(
             "merged_at": iso(closed_at) if merged and closed_at else None,
         }
     repo.items.append(item)
+    if events is not None:
+        repo.timelines[number] = sorted(events, key=lambda event: event[1])
     return item
 
 
