@@ -114,8 +114,18 @@ def settings_env(monkeypatch):
     reset_settings_cache()
 
 
+@pytest.fixture(scope="session")
+def github_graphql_schema() -> Any:
+    """GitHub's published GraphQL schema (tools/github_schema.py: downloaded once into the git-ignored
+    ``.cache/``, offline afterwards), built once per session here so that no fake's first ``POST /graphql``
+    spends the second it takes inside a test's deadline."""
+    from tools.github_schema import github_schema
+
+    return github_schema()
+
+
 @pytest.fixture
-def fake_github(settings_env):
+def fake_github(settings_env, github_graphql_schema):
     """A fake GitHub (API and OAuth host) on 127.0.0.1; GITHUB_API_URL/GITHUB_WEB_URL point at it."""
     from tools.fakes.github import FakeGitHub
 

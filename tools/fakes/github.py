@@ -10,6 +10,11 @@ their routes on it (``tools/fakes/github_*.py``); the core here serves ``GET /re
     fake.fail("GET", r"^/repos/", status=500, times=1)
     fake.delay("GET", r"^/search/issues", seconds=3, times=1)   # a slow GitHub
     fake.count("GET", r"^/search/issues")      # requests seen so far
+    fake.rename_repo("octo/hello", "octo/hi")   # REST answers 301 for the old name, GraphQL follows it
+
+GraphQL (``POST /graphql``, tools/fakes/github_graphql.py) keeps its state here too: ``graphql_errors``
+(what was wrong with the queries received), ``graphql_points`` (remaining points per token,
+``set_graphql_points``) and ``graphql_partial`` (the next answer loses a field, with an error).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from tools.fakes import server as http_server
 
+PARTIAL_MESSAGE = (
+    "Something went wrong while executing your query. This may be the result of a timeout, or it could "
+    "be a GitHub bug. Please include `0000:0000:0000000:0000000:00000000` when reporting this issue."
+)
 RouteHandler = Callable[["FakeGitHub", "FakeRequest"], tuple[int, Any, dict[str, str]] | tuple[int, Any]]
 
 
@@ -113,6 +122,7 @@ class FakeRepo:
     archived: bool = False
     owner_type: str = "Organization"
     items: list[dict[str, Any]] = field(default_factory=list)  # issues and pull requests (search shape)
+    timelines: dict[int, list[tuple[str, dt.datetime]]] = field(default_factory=dict)  # number -> events
 
     def visible(self, token: str | None) -> bool:
         return not self.private or (token is not None and token in self.visible_to)
@@ -161,10 +171,16 @@ class FakeGitHub:
         ] = []  # method, path, query, headers
         self.users: dict[str, FakeUser] = {}  # token -> user
         self.repos: dict[str, FakeRepo] = {}  # lower-case full_name -> repo
+        self.repo_aliases: dict[str, FakeRepo] = {}  # lower-case former full_name -> renamed repo
+        self.graphql_errors: list[dict[str, Any]] = []  # errors of the queries themselves (not arranged)
+        self.graphql_points: dict[str, int] = {}  # token -> remaining GraphQL points (5000 an hour)
+        self.graphql_resets: dict[str, dt.datetime] = {}  # token -> when its points refill
+        self.graphql_partials: list[tuple[str, str, str | None]] = []  # (response key, message, type)
         self.state: dict[str, Any] = {}  # free space for capability modules
         self.rate_limit_remaining = 4999
         self.server: ThreadingHTTPServer | None = None
         self.route("GET", r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)$")(_get_repo)
+        self.route("GET", r"^/repositories/(?P<id>\d+)$")(_get_repo_by_id)
 
     # --- lifecycle ------------------------------------------------------------------------
     @classmethod
@@ -213,6 +229,37 @@ class FakeGitHub:
         repo = FakeRepo(id=self.next_id(), full_name=full_name, **extra)
         self.repos[full_name.lower()] = repo
         return repo
+
+    def rename_repo(self, old: str, new: str) -> FakeRepo:
+        """Rename (or transfer) a repository: stored under ``new``, ``old`` remembered as GitHub does."""
+        repo = self.repos.pop(old.lower())
+        for item in repo.items:
+            for holder in (item, item.get("pull_request") or {}):
+                for key in ("url", "html_url", "diff_url", "patch_url"):
+                    if isinstance(holder.get(key), str):
+                        holder[key] = holder[key].replace(f"/{repo.full_name}/", f"/{new}/")
+        repo.full_name = new
+        self.repos[new.lower()] = repo
+        self.repo_aliases[old.lower()] = repo
+        return repo
+
+    def resolve_repo(self, full_name: str) -> FakeRepo | None:
+        """The repository by its name or a former one (renames followed)."""
+        key = full_name.lower()
+        return self.repos.get(key) or self.repo_aliases.get(key)
+
+    def set_graphql_points(self, token: str, remaining: int, *, reset_at: dt.datetime | None = None) -> None:
+        """The token's remaining GraphQL points, refilled to 5000 at ``reset_at`` (default: in an hour)."""
+        with self._lock:
+            self.graphql_points[token] = remaining
+            self.graphql_resets[token] = reset_at or dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+
+    def graphql_partial(
+        self, alias_or_field: str, *, message: str = PARTIAL_MESSAGE, type: str | None = None
+    ) -> None:
+        """The next GraphQL answer nulls every field answered under that response key (an alias or a
+        field name) and carries an error with its path: data and errors, as GitHub's partial results."""
+        self.graphql_partials.append((alias_or_field, message, type))
 
     def fail(
         self,
@@ -277,13 +324,33 @@ class FakeGitHub:
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
 
 
-def _get_repo(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any]:
-    repo = fake.repos.get(f"{req.match['owner']}/{req.match['repo']}".lower())
-    if repo is None or not repo.visible(req.token):
-        return 404, {
-            "message": "Not Found",
-            "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository",
+_REPO_NOT_FOUND = {
+    "message": "Not Found",
+    "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository",
+}
+
+
+def _get_repo(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any, dict[str, str]]:
+    asked = f"{req.match['owner']}/{req.match['repo']}".lower()
+    repo = fake.repos.get(asked)
+    if repo is None and (renamed := fake.repo_aliases.get(asked)) and renamed.visible(req.token):
+        # As recorded (octokit/fixtures, rename-repository): 301 to the id-based URL, a small JSON body.
+        location = f"{fake.url}/repositories/{renamed.id}"
+        body = {
+            "message": "Moved Permanently",
+            "url": location,
+            "documentation_url": "https://docs.github.com/v3/#http-redirects",
         }
+        return 301, body, {"location": location}
+    if repo is None or not repo.visible(req.token):
+        return 404, _REPO_NOT_FOUND, {}
+    return 200, repo.payload(), {}
+
+
+def _get_repo_by_id(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any]:
+    repo = next((r for r in fake.repos.values() if r.id == int(req.match["id"])), None)
+    if repo is None or not repo.visible(req.token):
+        return 404, _REPO_NOT_FOUND
     return 200, repo.payload()
 
 
@@ -300,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("x-ratelimit-limit", "5000")
+        self.send_header("x-ratelimit-limit", extra.pop("x-ratelimit-limit", "5000"))
         self.send_header(
             "x-ratelimit-remaining", extra.pop("x-ratelimit-remaining", str(self.fake.rate_limit_remaining))
         )

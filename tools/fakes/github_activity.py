@@ -1,25 +1,28 @@
 """GitHub issue search on the fake GitHub, and realistic seeded activity.
 
 ``GET /search/issues`` serves ``FakeRepo.items`` (the search-result shape of issues and pull requests)
-understanding the qualifiers reports use: ``repo:``, ``is:pr``/``is:issue`` (``type:`` too),
-``updated:A..B``, ``updated:>=A`` (also ``>``, ``<``, ``<=``) and the same for ``created:``; ``sort``
-(comments, reactions, interactions, created, updated), ``order``, ``per_page`` (≤ 100) and ``page``.
-A private repository the token cannot see answers 422, as GitHub does.
+understanding the qualifiers of tools/fakes/issue_search.py (``repo:``, ``is:``, ``updated:``, ``created:``,
+``closed:``, ``merged:``, ...) with the ``sort`` (comments, reactions, interactions, created, updated),
+``order``, ``per_page`` (≤ 100) and ``page`` parameters. A private repository the token cannot see
+answers 422, as GitHub does. GraphQL ``search`` (github_graphql.py) serves the same items.
 
     seed_activity(fake, "octo/hello", now=NOW, prs=15, issues=12, bots=3, seed=7)
     add_item(fake, "octo/hello", kind="pr", login="alice", comments=9, updated_at=NOW - 1 day, ...)
+    add_item(fake, "octo/hello", ghost=True, events=[("ISSUE_COMMENT", NOW), ("PULL_REQUEST_REVIEW", NOW)])
+
+``events`` is the item's GraphQL timeline (``(item type, moment)``, the types of ``timelineItems``'s
+``itemTypes``); without it the timeline is synthesised from the item (tools/fakes/graphql_objects.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-import re
-import shlex
 import zlib
 from typing import Any
 
 from tools.fakes.github import FakeGitHub, FakeRepo, FakeRequest
+from tools.fakes.issue_search import CANNOT_SEARCH, iso, order, parse_query
 
 ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "NONE")
 LABELS = ("bug", "enhancement", "documentation", "performance", "good first issue", "needs triage")
@@ -45,15 +48,16 @@ ISSUE_TOPICS = (
 )
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(value: str) -> dt.datetime:
-    value = value.strip()
-    if "T" not in value:
-        value += "T00:00:00Z"
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+# GitHub's placeholder for a deleted account, as REST shows it.
+GHOST: dict[str, Any] = {
+    "login": "ghost",
+    "id": 10137,
+    "node_id": "MDQ6VXNlcjEwMTM3",
+    "avatar_url": "https://avatars.githubusercontent.com/u/10137?v=4",
+    "html_url": "https://github.com/ghost",
+    "type": "User",
+    "site_admin": False,
+}
 
 
 def _user(login: str, *, bot: bool = False) -> dict[str, Any]:
@@ -93,8 +97,13 @@ def add_item(
     created_at: dt.datetime,
     updated_at: dt.datetime | None = None,
     closed_at: dt.datetime | None = None,
+    ghost: bool = False,
+    events: list[tuple[str, dt.datetime]] | None = None,
 ) -> dict[str, Any]:
-    """Append one issue or pull request (search-result shape) to the repository; returns it."""
+    """Append one issue or pull request (search-result shape) to the repository; returns it.
+
+    ``ghost``: the author's account was deleted (REST shows GitHub's ``ghost`` user, GraphQL a null
+    ``author``). ``events``: the GraphQL timeline, ``[("ISSUE_COMMENT", moment), ...]``."""
     repo = _repo(fake, full_name)
     number = number or (max((i["number"] for i in repo.items), default=0) + 1)
     item_id = fake.next_id() * 1000 + number
@@ -104,7 +113,7 @@ def add_item(
         closed_at = closed_at or updated_at
     base = f"https://github.com/{repo.full_name}"
     path = "pull" if kind == "pr" else "issues"
-    user = _user(login, bot=user_type == "Bot")
+    user = dict(GHOST) if ghost else _user(login, bot=user_type == "Bot")
     item: dict[str, Any] = {
         "url": f"{fake.url}/repos/{repo.full_name}/issues/{number}",
         "html_url": f"{base}/{path}/{number}",
@@ -123,9 +132,9 @@ def add_item(
         "assignee": _user(assignees[0]) if assignees else None,
         "assignees": [_user(a) for a in assignees],
         "comments": comments,
-        "created_at": _iso(created_at),
-        "updated_at": _iso(updated_at),
-        "closed_at": _iso(closed_at) if closed_at else None,
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
+        "closed_at": iso(closed_at) if closed_at else None,
         "author_association": association,
         "body": body,
         "reactions": {
@@ -149,9 +158,11 @@ def add_item(
             "html_url": f"{base}/pull/{number}",
             "diff_url": f"{base}/pull/{number}.diff",
             "patch_url": f"{base}/pull/{number}.patch",
-            "merged_at": _iso(closed_at) if merged and closed_at else None,
+            "merged_at": iso(closed_at) if merged and closed_at else None,
         }
     repo.items.append(item)
+    if events is not None:
+        repo.timelines[number] = sorted(events, key=lambda event: event[1])
     return item
 
 
@@ -255,83 +266,28 @@ def seed_activity(
 
 # --- the search route -------------------------------------------------------------------------
 
-_RANGE = re.compile(r"^(?P<op>>=|<=|>|<)?(?P<a>[^.]+?)(?:\.\.(?P<b>.+))?$")
-
-
-def _time_filter(spec: str) -> Any:
-    match = _RANGE.match(spec)
-    if not match:
-        raise ValueError(spec)
-    op, a, b = match["op"], match["a"], match["b"]
-    if b is not None:
-        low = None if a == "*" else _parse(a)
-        high = None if b == "*" else _parse(b)
-        return lambda t: (low is None or t >= low) and (high is None or t <= high)
-    moment = _parse(a)
-    return {
-        ">=": lambda t: t >= moment,
-        ">": lambda t: t > moment,
-        "<=": lambda t: t <= moment,
-        "<": lambda t: t < moment,
-        None: lambda t: t.date() == moment.date(),
-    }[op]
-
 
 def _search(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any]:
-    q = req.query.get("q", "")
-    repo: FakeRepo | None = None
-    kind: str | None = None
-    filters: list[tuple[str, Any]] = []
     try:
-        for token in shlex.split(q):
-            key, _, value = token.partition(":")
-            if key == "repo":
-                repo = fake.repos.get(value.lower())
-                if repo is None or not repo.visible(req.token):
-                    return 422, {
-                        "message": "Validation Failed",
-                        "errors": [
-                            {
-                                "message": "The listed users and repositories cannot be searched either "
-                                "because the resources do not exist or you do not have permission to "
-                                "view them.",
-                                "resource": "Search",
-                                "field": "q",
-                                "code": "invalid",
-                            }
-                        ],
-                    }
-            elif key in {"is", "type"} and value in {"pr", "issue"}:
-                kind = value
-            elif key in {"updated", "created", "closed", "merged"}:
-                filters.append((f"{key}_at", _time_filter(value)))
-    except (ValueError, KeyError):
+        query = parse_query(req.query.get("q", ""))
+    except ValueError:
         return 422, {"message": "Validation Failed", "errors": [{"field": "q", "code": "invalid"}]}
+    repo: FakeRepo | None = None
+    for name in query.repos:
+        repo = fake.repos.get(name.lower())
+        if repo is None or not repo.visible(req.token):
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"message": CANNOT_SEARCH, "resource": "Search", "field": "q", "code": "invalid"}],
+            }
     if repo is None:
         return 422, {"message": "Validation Failed", "errors": [{"field": "q", "code": "missing"}]}
 
-    def keep(item: dict[str, Any]) -> bool:
-        if kind is not None and ("pull_request" in item) != (kind == "pr"):
-            return False
-        for field, test in filters:
-            raw = (
-                (item.get("pull_request") or {}).get("merged_at") if field == "merged_at" else item.get(field)
-            )
-            if raw is None or not test(_parse(raw)):
-                return False
-        return True
-
-    found = [item for item in repo.items if keep(item)]
-    sort = req.query.get("sort")
-    keys = {
-        "comments": lambda i: i["comments"],
-        "reactions": lambda i: i["reactions"]["total_count"],
-        "interactions": lambda i: i["comments"] + i["reactions"]["total_count"],
-        "created": lambda i: i["created_at"],
-        "updated": lambda i: i["updated_at"],
-    }
-    if sort in keys:
-        found.sort(key=keys[sort], reverse=req.query.get("order", "desc") != "asc")
+    found = order(
+        [item for item in repo.items if query.matches(item)],
+        req.query.get("sort"),
+        req.query.get("order", "desc") != "asc",
+    )
     per_page = max(1, min(100, int(req.query.get("per_page", 30))))
     page = max(1, int(req.query.get("page", 1)))
     chunk = found[(page - 1) * per_page : page * per_page]
