@@ -3,9 +3,9 @@
 It is generated from the handlers' Powertools resolvers (their pydantic request and response models, each
 route's ``responses=`` naming the error statuses its logic answers), so it cannot drift from the code; here
 every operation also gets the statuses the shared resolver answers on every route (413, 422, 503) and,
-when it needs a session, 401 and the bearer security scheme. A test checks that the committed file is
-current and that its routes are exactly template.yaml's; tests/contract/test_schemathesis.py checks it
-against the running API.
+when its function's route table (``ROUTES``, :mod:`oss_tldr.api.routes`) says it needs a session, 401 and the
+bearer security scheme. A test checks that the committed file is current and that its routes are exactly
+template.yaml's; tests/contract/test_schemathesis.py checks it against the running API.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from oss_tldr.api.auth import require_session, require_signed_token
 from oss_tldr.api.responses import DESCRIPTIONS, EVERY_ROUTE, Error
+from oss_tldr.api.routes import RouteTable, parse_route_key
+from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from tools.lambda_local import ROOT, functions, load_module
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -36,32 +37,37 @@ def _error(status: int) -> dict[str, Any]:
     }
 
 
-def _authenticated(app: Any) -> set[tuple[str, str]]:
-    """The (method, path) of the routes that need a session: ``require_session`` or
-    ``require_signed_token`` on the route or on the whole resolver."""
+def _authenticated(routes: RouteTable) -> set[tuple[str, str]]:
+    """The (method, path) of the routes of a function's table that need a session."""
     found = set()
-    for route in app._static_routes + app._dynamic_routes:
-        middlewares = [*app._router_middlewares, *route.middlewares]
-        if require_session in middlewares or require_signed_token in middlewares:
-            found.add((route.method.lower(), route.openapi_path))
+    for key, access in routes.items():
+        method, path = parse_route_key(key)
+        if access.protected:
+            found.add((method.lower(), path))
     return found
 
 
-def _integer_bounds(app: Any) -> dict[tuple[str, str, str], dict[str, int]]:
-    """The exact bounds of integer parameters: Powertools' OpenAPI model stores them as floats, and
-    2^63-1 as a float is 2^63, one past the column."""
-    bounds: dict[tuple[str, str, str], dict[str, int]] = {}
-    for route in app._static_routes + app._dynamic_routes:
-        for field in [*route.dependant.path_params, *route.dependant.query_params]:
-            exact = {}
-            for constraint in field.field_info.metadata:
-                for attr, key in (("ge", "minimum"), ("le", "maximum")):
-                    value = getattr(constraint, attr, None)
-                    if isinstance(value, int) and not isinstance(value, bool):
-                        exact[key] = value
-            if exact:
-                bounds[(route.method.lower(), route.openapi_path, field.alias)] = exact
-    return bounds
+# Powertools' OpenAPI model stores the bounds of a parameter as floats: 2^63-1 as a float is 2^63, one past
+# the column. A bound of the API is one of these or a small integer (exact as a float).
+_EXACT_BOUNDS = {float(bound): bound for bound in (PG_INTEGER_MAX, PG_BIGINT_MAX)}
+_BOUND_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _exact_integer(value: float) -> int:
+    if value in _EXACT_BOUNDS:
+        return _EXACT_BOUNDS[value]
+    if not float(value).is_integer() or abs(value) > 2**53:
+        raise ValueError(f"{value!r} is not an exact integer bound: add it to tools/openapi.py's bounds")
+    return int(value)
+
+
+def _integer_bounds(schema: dict[str, Any]) -> None:
+    """Restore the exact integer bounds of an integer parameter's schema (or of its ``anyOf`` members)."""
+    for member in (schema, *schema.get("anyOf", ())):
+        if member.get("type") == "integer":
+            for key in _BOUND_KEYS:
+                if key in member:
+                    member[key] = _exact_integer(member[key])
 
 
 def _document(path: str, method: str, operation: dict[str, Any], *, authenticated: bool) -> None:
@@ -89,16 +95,17 @@ def build() -> dict[str, Any]:
     for logical_id, props in sorted(functions().items()):
         if not any(e.get("Type") == "HttpApi" for e in (props.get("Events") or {}).values()):
             continue
-        app = getattr(load_module(logical_id), "app", None)
+        module = load_module(logical_id)
+        app = getattr(module, "app", None)
         if app is None:
             continue
         part = json.loads(app.get_openapi_json_schema(title=INFO["title"], version=INFO["version"]))
-        authenticated, bounds = _authenticated(app), _integer_bounds(app)
+        authenticated = _authenticated(module.ROUTES)
         for path, operations in part.get("paths", {}).items():
             for method, operation in operations.items():
                 _document(path, method, operation, authenticated=(method, path) in authenticated)
                 for parameter in operation.get("parameters", []):
-                    parameter["schema"].update(bounds.get((method, path, parameter["name"]), {}))
+                    _integer_bounds(parameter["schema"])
             spec["paths"].setdefault(path, {}).update(operations)
         spec["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
     schemas = spec["components"]["schemas"]

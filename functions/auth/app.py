@@ -13,11 +13,18 @@ from typing import Literal
 from pydantic import BaseModel
 
 from oss_tldr.api import create_app, lambda_entrypoint
-from oss_tldr.api.auth import bearer_token, current_principal, require_session
+from oss_tldr.api.auth import Access, bearer_token, current_principal
 from oss_tldr.api.responses import errors
 from oss_tldr.identity import oauth
 from oss_tldr.identity.users import UserOut
 
+ROUTES = {
+    "GET /api/v1/auth/github/login": Access.PUBLIC,
+    "POST /api/v1/auth/github/callback": Access.PUBLIC,
+    "POST /api/v1/auth/validate": Access.PUBLIC,  # judges the token itself: 200 {"valid": false}
+    "POST /api/v1/auth/logout": Access.SESSION,
+    "GET /api/v1/auth/me": Access.SESSION,
+}
 app = create_app()
 
 
@@ -74,16 +81,16 @@ def validate() -> ValidSession | InvalidSession:
     return InvalidSession() if user is None else ValidSession(user=user)
 
 
-@app.post("/api/v1/auth/logout", middlewares=[require_session])
+@app.post("/api/v1/auth/logout")
 def logout() -> LogoutResponse:
     principal = current_principal(app)
     oauth.logout(principal.user_id, principal.session_id)
     return LogoutResponse(ok=True)
 
 
-@app.get("/api/v1/auth/me", middlewares=[require_session], responses=errors(404))
+@app.get("/api/v1/auth/me", responses=errors(404))
 def me() -> UserOut:
     return oauth.current_user(current_principal(app).user_id)
 
 
-lambda_handler = lambda_entrypoint(app)
+lambda_handler = lambda_entrypoint(app, ROUTES)

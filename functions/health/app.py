@@ -8,10 +8,12 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
 from oss_tldr.api import create_app, lambda_entrypoint
+from oss_tldr.api.auth import Access
 from oss_tldr.api.responses import errors
 from oss_tldr.db import ping
 from oss_tldr.errors import DatabaseUnavailable
 
+ROUTES = {"GET /api/v1/health": Access.PUBLIC}
 app = create_app()
 
 
@@ -33,4 +35,4 @@ def health() -> Response[Health]:
     return Response(status_code=503, content_type="application/json", body=body)
 
 
-lambda_handler = lambda_entrypoint(app)
+lambda_handler = lambda_entrypoint(app, ROUTES)

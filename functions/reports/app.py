@@ -14,14 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from oss_tldr.api import create_app, lambda_entrypoint
-from oss_tldr.api.auth import (
-    Principal,
-    current_principal,
-    require_admin,
-    require_session,
-    require_signed_token,
-    verified_claims,
-)
+from oss_tldr.api.auth import Access, Principal, current_principal, require_admin, verified_claims
 from oss_tldr.api.pagination import MAX_PAGE, decode_cursor, encode_cursor
 from oss_tldr.api.responses import (
     CURSOR_DOC,
@@ -49,8 +42,17 @@ from oss_tldr.reports.schemas import (
     ReportSummary,
 )
 
+ROUTES = {
+    "GET /api/v1/reports/{owner}/{repo}/{section}": Access.SIGNED_TOKEN,  # the hit checks the session row
+    "POST /api/v1/reports/generate": Access.SESSION,
+    "GET /api/v1/reports/jobs/{job_id}": Access.SESSION,
+    "GET /api/v1/reports/{report_id}": Access.SESSION,
+    "DELETE /api/v1/reports/{report_id}": Access.SESSION,  # and an admin
+    "GET /api/v1/users/me/reports": Access.SESSION,
+    "GET /api/v1/reports": Access.SESSION,  # and an admin
+    "DELETE /api/v1/reports": Access.SESSION,  # and an admin
+}
 app = create_app()
-auth = [require_session]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 ReportId = Annotated[int, Path(ge=1, le=listings.MAX_REPORT_ID)]  # reports.id is a Postgres integer
 # Checked by the logic (400 with its own code, as the contract says), documented here.
@@ -149,7 +151,7 @@ def _page(rows: list[SummaryRow], after: Keyset | None) -> ReportPage:
 
 
 def _section_caller() -> service.Requester:
-    """The caller of a section route: the token's signature was checked (``require_signed_token``, no
+    """The caller of a section route: the token's signature was checked (``Access.SIGNED_TOKEN``, no
     database); the session row is checked by the cache-hit statement itself (one round trip for
     authentication and the hit), or in full (``current_principal``) before anything else."""
     claims = verified_claims(app)
@@ -163,11 +165,7 @@ def _verified(user_id: int) -> None:
         raise Unauthorized("The session token is not valid.", code="invalid_token")
 
 
-@app.get(
-    "/api/v1/reports/<owner>/<repo>/<section>",
-    middlewares=[require_signed_token],
-    responses=SECTION_RESPONSES,
-)
+@app.get("/api/v1/reports/<owner>/<repo>/<section>", responses=SECTION_RESPONSES)
 def section(
     owner: Annotated[str, Path(json_schema_extra=OWNER_DOC)],
     repo: Annotated[str, Path(json_schema_extra=REPO_DOC)],
@@ -194,7 +192,7 @@ def _json_time(value: Any) -> str:
     return f'"{value.isoformat()}"' if value is not None else "null"
 
 
-@app.post("/api/v1/reports/generate", middlewares=auth, responses=GENERATE_RESPONSES)
+@app.post("/api/v1/reports/generate", responses=GENERATE_RESPONSES)
 def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
     _, requester = _caller()
     owner, repo = parse_repo_ref(body.repo_url)
@@ -212,7 +210,7 @@ def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
     return Response(status_code=200, content_type="application/json", body=report)
 
 
-@app.get("/api/v1/reports/jobs/<job_id>", middlewares=auth, responses=errors(404))
+@app.get("/api/v1/reports/jobs/<job_id>", responses=errors(404))
 def job(job_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> JobStatus:
     _, requester = _caller()
     view = service.job_status(requester, job_id)
@@ -225,20 +223,20 @@ def job(job_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> J
     )
 
 
-@app.get("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(403, 404, 429, 502))
+@app.get("/api/v1/reports/<report_id>", responses=errors(403, 404, 429, 502))
 def report_by_id(report_id: ReportId) -> Report:
     _, requester = _caller()
     return _report(service.report_by_id(requester, report_id), cached=True)
 
 
-@app.get("/api/v1/users/me/reports", middlewares=auth, responses=errors(400))
+@app.get("/api/v1/users/me/reports", responses=errors(400))
 def my_reports(limit: Limit = 20, cursor: Cursor = None) -> ReportPage:
     principal, _ = _caller()
     after = decode_cursor(cursor, max_id=listings.MAX_ACCESS_ID)
     return _page(*listings.my_reports(principal.user_id, limit=limit, after=after))
 
 
-@app.get("/api/v1/reports", middlewares=auth, responses=errors(400, 403))
+@app.get("/api/v1/reports", responses=errors(400, 403))
 def all_reports(
     repo: Annotated[str | None, Query(max_length=512, json_schema_extra=OPTIONAL_REPO_REF_DOC)] = None,
     timeframe: Annotated[str | None, Query(max_length=20, json_schema_extra=TIMEFRAME_DOC)] = None,
@@ -252,18 +250,18 @@ def all_reports(
     return _page(*listings.all_reports(full_name=full_name, timeframe=timeframe, limit=limit, after=after))
 
 
-@app.delete("/api/v1/reports/<report_id>", middlewares=auth, responses=errors(403, 404))
+@app.delete("/api/v1/reports/<report_id>", responses=errors(403, 404))
 def invalidate_report(report_id: ReportId) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=listings.invalidate_report(principal.user_id, report_id))
 
 
-@app.delete("/api/v1/reports", middlewares=auth, responses=errors(400, 403))
+@app.delete("/api/v1/reports", responses=errors(400, 403))
 def invalidate_repository(repo: RepoRef) -> Invalidated:
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=listings.invalidate_repository(principal.user_id, repo))
 
 
-lambda_handler = lambda_entrypoint(app)
+lambda_handler = lambda_entrypoint(app, ROUTES)

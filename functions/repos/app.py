@@ -1,5 +1,5 @@
 """Repos function: the caller's GitHub repositories, repository search, the tracked list and the import
-from the old client. Every route needs a session (the ``require_session`` middleware: 401 otherwise).
+from the old client. Every route needs a session (``ROUTES``: 401 otherwise).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from oss_tldr.api import create_app, lambda_entrypoint
-from oss_tldr.api.auth import current_principal, require_session
+from oss_tldr.api.auth import Access, current_principal
 from oss_tldr.api.responses import REPO_REF_DOC, errors
 from oss_tldr.limits import PG_BIGINT_MAX
 from oss_tldr.reports import imports
@@ -19,12 +19,20 @@ from oss_tldr.repos.schemas import RepositoryOut
 
 IMPORT_MAX_BODY_BYTES = 5 * 1024 * 1024  # the old client kept up to 50 reports; Lambda's limit is 6 MB
 
-app = create_app(max_body_bytes=IMPORT_MAX_BODY_BYTES)
+ROUTES = {
+    "GET /api/v1/repos/user": Access.SESSION,
+    "GET /api/v1/repos/search": Access.SESSION,
+    "GET /api/v1/users/me/repositories": Access.SESSION,
+    "POST /api/v1/users/me/repositories": Access.SESSION,
+    "DELETE /api/v1/users/me/repositories": Access.SESSION,
+    "DELETE /api/v1/users/me/repositories/{id}": Access.SESSION,
+    "POST /api/v1/users/me/import": Access.SESSION,
+}
+app = create_app()
 SEARCH_DOC = {
     "description": f"Search text, at most {tracking.MAX_QUERY_CHARS} characters (longer is 400 "
     "invalid_query); a repository URL or owner/repo is looked up directly and comes first."
 }
-app.use(middlewares=[require_session])
 
 
 class RepositoryList(BaseModel):
@@ -108,4 +116,4 @@ def import_local_storage(body: ImportRequest) -> ImportResponse:
     )
 
 
-lambda_handler = lambda_entrypoint(app)
+lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=IMPORT_MAX_BODY_BYTES)

@@ -1,19 +1,24 @@
 """Authentication shared by every protected route of every function.
 
-A protected route gets the caller with ``current_principal(app)`` (or the route middleware
-``require_session``, which does the same before the route runs). Either way: a missing, malformed,
-tampered, expired or revoked session token is a 401 JSON error; the principal is resolved once per
-request and kept in ``app.context``. Admin routes call ``require_admin(principal)`` (403 otherwise).
+Each function declares who may call each of its routes in one table (route key, exactly as in
+template.yaml, to an :class:`Access` level) that its entry point checks before the request is validated
+(:mod:`oss_tldr.api.app`): a missing, malformed, tampered, expired or revoked session token is a 401 JSON
+error whatever else is wrong with the request. What the check found reaches the route through the
+resolver's context: ``current_principal(app)`` gives the caller of a ``SESSION`` route,
+``verified_claims(app)`` the token's claims on a ``SIGNED_TOKEN`` route. Both also authenticate on their
+own when nothing did yet (defence in depth: a route whose table entry is wrong still refuses an
+unauthenticated caller). Admin routes call ``require_admin(principal)`` (403 otherwise).
 
 A hot route that checks the session row in the same statement as its own work (the report sections: one
-round trip for a cache hit) uses ``require_signed_token`` instead: the token's signature and claims are
-checked before anything else, without the database, and ``verified_claims(app)`` gives them to the route.
+round trip for a cache hit) is ``SIGNED_TOKEN``: the token's signature and claims are checked before
+anything else, without the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -25,6 +30,20 @@ from oss_tldr.settings import get_settings
 
 _CONTEXT_KEY = "principal"
 _CLAIMS_KEY = "session_claims"
+
+
+class Access(Enum):
+    """Who may call a route (the values of a function's route table)."""
+
+    PUBLIC = "public"  # anyone: no authentication
+    # A validly signed, unexpired session token (no database): the route checks the session row itself,
+    # in the statement that does its work.
+    SIGNED_TOKEN = "signed_token"  # noqa: S105 - an access level, not a secret
+    SESSION = "session"  # an active session: the token and its session row
+
+    @property
+    def protected(self) -> bool:
+        return self is not Access.PUBLIC
 
 
 @dataclass(frozen=True)
@@ -93,37 +112,20 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden("This route is for administrators.", code="admin_only")
 
 
-def _has_middleware(app: APIGatewayHttpResolver, middleware: Callable[..., Any]) -> bool:
-    """Whether the route being served has ``middleware`` (on the route or for the whole app). CORS
-    preflights never need authentication: they carry no credentials."""
-    if app.current_event.http_method == "OPTIONS":
-        return False
-    route = app.context.get("_route")
-    route_middlewares = getattr(route, "middlewares", None) or []
-    return middleware in (*app._router_middlewares, *route_middlewares)
-
-
-def authenticate_route(app: APIGatewayHttpResolver) -> None:
-    """Authenticate the request as its route asks (``require_session`` or ``require_signed_token``), before
-    the request body and parameters are validated: a request without a session is a 401 whatever else is
-    wrong with it."""
-    if _has_middleware(app, require_session):
-        current_principal(app)
-    elif _has_middleware(app, require_signed_token):
-        verified_claims(app)
+def authenticate_for(access: Access, authorization_header: str | None) -> dict[str, Any]:
+    """Authenticate a request for a route of ``access`` (401 otherwise), before anything else is judged;
+    returns what to put in the resolver's context for ``current_principal`` / ``verified_claims``."""
+    if access is Access.SESSION:
+        return {_CONTEXT_KEY: authenticate(authorization_header)}
+    if access is Access.SIGNED_TOKEN:
+        return {_CLAIMS_KEY: token_claims(authorization_header)}
+    return {}
 
 
 def require_session(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
-    """Route (or global) middleware: authenticate before the route body runs. CORS preflights carry no
-    credentials and pass through (the resolver answers them)."""
+    """A plain Powertools route middleware for a resolver served without a route table (an ad-hoc
+    resolver in a test or a tool): authenticate before the route body runs. The functions do not use it;
+    their entry point authenticates from their table. CORS preflights carry no credentials and pass."""
     if app.current_event.http_method != "OPTIONS":
         current_principal(app)
-    return next_middleware(app)
-
-
-def require_signed_token(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
-    """Route middleware for a route that checks the session row itself: the token's signature and claims
-    are checked before the route body runs, without the database."""
-    if app.current_event.http_method != "OPTIONS":
-        verified_claims(app)
     return next_middleware(app)
