@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
@@ -87,24 +87,28 @@ def authenticate(authorization_header: str | None) -> Principal:
     )
 
 
+T = TypeVar("T")
+
+
+def _once(app: APIGatewayHttpResolver, key: str, kind: type[T], resolve: Callable[[str | None], T]) -> T:
+    """What ``resolve`` makes of the request's Authorization header, computed once per request (kept in
+    ``app.context``, which Powertools clears after each request)."""
+    cached = app.context.get(key)
+    if isinstance(cached, kind):
+        return cached
+    value = resolve(app.current_event.headers.get("authorization"))
+    app.context[key] = value
+    return value
+
+
 def current_principal(app: APIGatewayHttpResolver) -> Principal:
     """The caller of the request ``app`` is serving (authenticated once per request)."""
-    cached = app.context.get(_CONTEXT_KEY)
-    if isinstance(cached, Principal):
-        return cached
-    principal = authenticate(app.current_event.headers.get("authorization"))
-    app.context[_CONTEXT_KEY] = principal
-    return principal
+    return _once(app, _CONTEXT_KEY, Principal, authenticate)
 
 
 def verified_claims(app: APIGatewayHttpResolver) -> SessionClaims:
     """The signed session claims of the request (checked once per request; the session row is not)."""
-    cached = app.context.get(_CLAIMS_KEY)
-    if isinstance(cached, SessionClaims):
-        return cached
-    claims = token_claims(app.current_event.headers.get("authorization"))
-    app.context[_CLAIMS_KEY] = claims
-    return claims
+    return _once(app, _CLAIMS_KEY, SessionClaims, token_claims)
 
 
 def require_admin(principal: Principal) -> None:
