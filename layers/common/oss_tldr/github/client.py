@@ -189,6 +189,10 @@ class GitHubClient:
         self._on_request = on_request
         self.requests_made = 0
 
+    @property
+    def has_token(self) -> bool:
+        return bool(self._token)
+
     def __repr__(self) -> str:  # never show the token
         return f"GitHubClient({self.base_url!r}, token={'set' if self._token else 'none'})"
 

@@ -19,15 +19,31 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from oss_tldr.errors import RateLimited, UpstreamUnavailable
-from oss_tldr.github.client import DEFAULT_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS, GitHubClient
+from oss_tldr import deadline
+from oss_tldr.errors import RateLimited, Unauthorized, UpstreamUnavailable
+from oss_tldr.github.client import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    MAX_INLINE_WAIT_SECONDS,
+    MAX_RETRY_AFTER_SECONDS,
+    GitHubClient,
+)
 from oss_tldr.observability import logger
 
 MAX_LOGGED_ERRORS = 5
+
+
+class GitHubTokenMissing(Unauthorized):
+    """GitHub's GraphQL API answers nobody without a token, and we never make anonymous calls."""
+
+    code = "github_token_missing"
+    default_detail = (
+        "No GitHub token to ask GitHub with: sign in with GitHub, or set GITHUB_TOKEN (a personal access "
+        "token) for the CLI and background jobs."
+    )
 
 
 @dataclass(frozen=True)
@@ -97,20 +113,40 @@ def rate_limit_wait(answer_headers: Mapping[str, str], now: float | None = None)
     return _reset_wait(answer_headers, time.time() if now is None else now)
 
 
-def query(github: GitHubClient, text: str, variables: Mapping[str, Any]) -> GraphQLAnswer:
-    """Run one GraphQL query; the answer's data and errors (see the module docstring for what raises)."""
-    response = github.request(
-        "POST",
-        "/graphql",
-        json={"query": text, "variables": dict(variables)},
-        url=graphql_url(github.base_url),
-    )
-    body = response.data if isinstance(response.data, dict) else {}
-    errors = _errors(body.get("errors"))
-    if any(e.type == "RATE_LIMITED" for e in errors):
+def _fits(wait: float) -> bool:
+    left = deadline.remaining()
+    return left is None or left - wait >= deadline.MIN_CALL_SECONDS + 1.0
+
+
+def query(
+    github: GitHubClient,
+    text: str,
+    variables: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> GraphQLAnswer:
+    """Run one GraphQL query; the answer's data and errors (see the module docstring for what raises).
+    Points that reset within :data:`MAX_INLINE_WAIT_SECONDS` (and within the request's deadline) are
+    waited for once; a longer wait is the 429. Without a token nothing is asked (never an anonymous call)."""
+    if not github.has_token:
+        raise GitHubTokenMissing()
+    url = graphql_url(github.base_url)
+    for attempt in range(2):
+        response = github.request(
+            "POST", "/graphql", json={"query": text, "variables": dict(variables)}, url=url
+        )
+        body = response.data if isinstance(response.data, dict) else {}
+        errors = _errors(body.get("errors"))
+        if not any(e.type == "RATE_LIMITED" for e in errors):
+            break
+        wait = rate_limit_wait(response.headers)
+        if attempt == 0 and wait <= MAX_INLINE_WAIT_SECONDS and _fits(wait):
+            logger.info("github graphql points reset soon; waiting", extra={"seconds": wait})
+            sleep(wait)
+            continue
         raise RateLimited(
             "GitHub rate limit reached for this token; try again later.",
-            retry_after=rate_limit_wait(response.headers),
+            retry_after=wait,
             code="github_rate_limited",
         )
     data = body.get("data")
