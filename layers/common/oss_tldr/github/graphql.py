@@ -17,7 +17,6 @@ HTTP-level failures (401 without a token, 403 secondary limits with ``Retry-Afte
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,13 +24,9 @@ from typing import Any
 
 from oss_tldr import deadline
 from oss_tldr.errors import RateLimited, Unauthorized, UpstreamUnavailable
-from oss_tldr.github.client import (
-    DEFAULT_RETRY_AFTER_SECONDS,
-    MAX_INLINE_WAIT_SECONDS,
-    MAX_RETRY_AFTER_SECONDS,
-    GitHubClient,
-)
+from oss_tldr.github.client import DEFAULT_RETRY_AFTER_SECONDS, MAX_INLINE_WAIT_SECONDS, GitHubClient
 from oss_tldr.observability import logger
+from oss_tldr.retry_after import parse_reset_at, parse_retry_after, whole_seconds
 
 MAX_LOGGED_ERRORS = 5
 
@@ -96,26 +91,14 @@ def _errors(raw: Any) -> tuple[GraphQLError, ...]:
     return tuple(found)
 
 
-def _reset_wait(headers: Mapping[str, str], now: float) -> int:
-    """Whole seconds until the token's GraphQL points reset (``x-ratelimit-reset``, epoch seconds), within
-    1..MAX_RETRY_AFTER_SECONDS; the default when GitHub did not say."""
-    raw = headers.get("x-ratelimit-reset", "")
-    try:
-        reset = float(raw[:32])
-    except ValueError:
-        return DEFAULT_RETRY_AFTER_SECONDS
-    if not math.isfinite(reset):
-        return DEFAULT_RETRY_AFTER_SECONDS
-    return int(max(1, min(MAX_RETRY_AFTER_SECONDS, math.ceil(reset - now) + 1)))
-
-
-def rate_limit_wait(answer_headers: Mapping[str, str], now: float | None = None) -> int:
-    return _reset_wait(answer_headers, time.time() if now is None else now)
-
-
-def _fits(wait: float) -> bool:
-    left = deadline.remaining()
-    return left is None or left - wait >= deadline.MIN_CALL_SECONDS + 1.0
+def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> int:
+    """Whole seconds until the token's GraphQL points reset (``x-ratelimit-reset``, or a ``Retry-After``
+    GitHub sent instead), by the one rule of :mod:`oss_tldr.retry_after`."""
+    now = time.time() if now is None else now
+    wait = parse_retry_after(headers.get("retry-after"), now)
+    if wait is None:
+        wait = parse_reset_at(headers.get("x-ratelimit-reset"), now)
+    return whole_seconds(wait, DEFAULT_RETRY_AFTER_SECONDS)
 
 
 def query(
@@ -140,7 +123,7 @@ def query(
         if not any(e.type == "RATE_LIMITED" for e in errors):
             break
         wait = rate_limit_wait(response.headers)
-        if attempt == 0 and wait <= MAX_INLINE_WAIT_SECONDS and _fits(wait):
+        if attempt == 0 and wait <= MAX_INLINE_WAIT_SECONDS and deadline.fits(wait + 1.0):
             logger.info("github graphql points reset soon; waiting", extra={"seconds": wait})
             sleep(wait)
             continue
