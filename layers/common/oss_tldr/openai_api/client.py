@@ -3,12 +3,13 @@ whose outcome is an answer or a domain error.
 
 :func:`chat_client` is the one factory: the API key (or its secret), the base URL, the timeout, the SDK's
 own retries off (so every request is counted by the caller) and an HTTP client bounded by wall-clock time
-(:mod:`oss_tldr.openai_api.wallclock`). :meth:`ChatClient.complete_json` asks once, for an answer held to a
-strict JSON schema (Structured Outputs); its timeout is ``OPENAI_TIMEOUT_SECONDS`` or what is left of the request's deadline, whichever is shorter (503
-``deadline_exceeded`` when too little is left to ask, :mod:`oss_tldr.deadline`). A 429 is our 429
-(``RateLimited``, ``openai_rate_limited``, ``Retry-After`` read by :mod:`oss_tldr.retry_after`), any
-other refusal a 502; a 5xx, a dropped connection, a timeout or a body the SDK cannot read is
-:class:`Retryable` — whether to ask again (the budget, the deadline) is the caller's decision.
+(:mod:`oss_tldr.openai_api.wallclock`). :meth:`ChatClient.complete_json` asks once, for an answer held
+to a strict JSON schema (Structured Outputs). Its timeout is ``OPENAI_TIMEOUT_SECONDS`` or what is left of
+the request's deadline, whichever is shorter (503 ``deadline_exceeded`` when too little is left to ask,
+:mod:`oss_tldr.deadline`). A 429 is our 429 (``RateLimited``, ``openai_rate_limited``, ``Retry-After``
+read by :mod:`oss_tldr.retry_after`), any other refused request a 502; a 5xx, a dropped connection, a
+timeout or a body the SDK cannot read is :class:`Retryable` — whether to ask again (the budget, the
+deadline) is the caller's decision. A model that declines to answer says so in ``ChatAnswer.refusal``.
 
 This module imports the OpenAI SDK: import it only on the path that asks the model.
 """
