@@ -23,22 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from oss_tldr import deadline
-from oss_tldr.errors import RateLimited, Unauthorized, UpstreamUnavailable
-from oss_tldr.github.client import DEFAULT_RETRY_AFTER_SECONDS, MAX_INLINE_WAIT_SECONDS, GitHubClient
+from oss_tldr.errors import RateLimited, UpstreamUnavailable
+from oss_tldr.github.client import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    MAX_INLINE_WAIT_SECONDS,
+    GitHubClient,
+    GitHubTokenMissing,
+)
 from oss_tldr.observability import logger
 from oss_tldr.retry_after import parse_reset_at, parse_retry_after, whole_seconds
 
 MAX_LOGGED_ERRORS = 5
-
-
-class GitHubTokenMissing(Unauthorized):
-    """GitHub's GraphQL API answers nobody without a token, and we never make anonymous calls."""
-
-    code = "github_token_missing"
-    default_detail = (
-        "No GitHub token to ask GitHub with: sign in with GitHub, or set GITHUB_TOKEN (a personal access "
-        "token) for the CLI and background jobs."
-    )
 
 
 @dataclass(frozen=True)

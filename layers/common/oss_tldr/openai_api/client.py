@@ -104,7 +104,7 @@ class ChatClient:
         ``json_schema`` derived from the pydantic model). Raises :class:`RateLimited` (429),
         :class:`UpstreamUnavailable` (502, a refused request), ``DeadlineExceeded`` (503) or
         :class:`Retryable`; a model's refusal to answer comes back as ``ChatAnswer.refusal``."""
-        response_format = {
+        response_format: Any = {
             "type": "json_schema",
             "json_schema": {
                 "name": schema.__name__.strip("_"),

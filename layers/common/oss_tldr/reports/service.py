@@ -42,7 +42,7 @@ from oss_tldr.reports.visibility import (
     ensure_private_access,
     establish_visibility,
     github_client,
-    lookup,
+    record_repository,
 )
 from oss_tldr.settings import Settings, get_settings
 from oss_tldr.windows import TIMEFRAMES, Window, is_timeframe, window_for
@@ -70,6 +70,8 @@ class SectionResult:
     generated_at: dt.datetime
     expires_at: dt.datetime | None
     report_id: int
+    stats: str  # JSON text of the window's counts
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def _generator(
     requester: Requester, owner: str, repo: str, window: Window, listener: ProgressListener | None
 ) -> cache.Generate[Any]:
     def generate(progress: cache.Progress) -> cache.Generated[Any]:
-        from oss_tldr.reports.content import build_report_content  # the cold path only
+        from oss_tldr.github.activity import fetch_activity  # the cold path only
+        from oss_tldr.reports.content import build_report_content
         from oss_tldr.reports.summarise import get_summariser
 
         def report(pct: int, message: str) -> None:
@@ -131,13 +134,12 @@ def _generator(
             if listener is not None:
                 listener(pct, message)
 
-        report(1, "Looking the repository up on GitHub")
-        github = github_client(requester.token())
-        repository_id, payload = lookup(requester, owner, repo, github)
+        report(1, "Asking GitHub for the window's activity")
+        asked = f"{owner}/{repo}"
+        activity = fetch_activity(github_client(requester.token()), asked, window)  # the one request
+        repository_id = record_repository(requester, activity.repository, asked=asked)
         report(LOOKED_UP, "Repository found")  # followers waiting for its row may read it now
-        content = build_report_content(
-            payload, window, github=github, summariser=get_summariser(), progress=report
-        )
+        content = build_report_content(activity, window, summariser=get_summariser(), progress=report)
         return cache.Generated(repository_id, content)
 
     return generate
@@ -233,6 +235,8 @@ def get_section(
         generated_at=report.generated_at,
         expires_at=report.expires_at,
         report_id=report.id,
+        stats=json.dumps(report.stats, separators=(",", ":")),
+        partial=report.partial,
     )
 
 
@@ -251,6 +255,8 @@ def _serve_hit(requester: Requester, owner: str, repo: str, section: str, hit: S
         generated_at=hit.generated_at,
         expires_at=hit.expires_at,
         report_id=hit.report_id,
+        stats=hit.stats,
+        partial=hit.partial,
     )
 
 
