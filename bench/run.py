@@ -51,7 +51,7 @@ print(json.dumps({"openai_imported": "openai" in sys.modules}))
 """
 
 
-BENCH_GITHUB_TOKEN = "gho_fake_bench_user"
+BENCH_GITHUB_TOKEN = "gho_fake_bench_user"  # noqa: S105 - a token only the fake GitHub knows
 
 
 def _prepare_environment() -> tuple[Any, Any]:
