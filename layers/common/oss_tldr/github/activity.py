@@ -79,10 +79,18 @@ query ReportActivity(
   issues: search(type: ISSUE, query: $issues) {{ issueCount }}
   issuesOpened: search(type: ISSUE, query: $issuesOpened) {{ issueCount }}
   issuesClosed: search(type: ISSUE, query: $issuesClosed) {{ issueCount }}
-  recentPrs: search(type: ISSUE, query: $recentPrs, first: $first) {{ nodes {{ __typename ...pullRequest }} }}
-  engagedPrs: search(type: ISSUE, query: $engagedPrs, first: $first) {{ nodes {{ __typename ...pullRequest }} }}
-  recentIssues: search(type: ISSUE, query: $recentIssues, first: $first) {{ nodes {{ __typename ...issue }} }}
-  engagedIssues: search(type: ISSUE, query: $engagedIssues, first: $first) {{ nodes {{ __typename ...issue }} }}
+  recentPrs: search(type: ISSUE, query: $recentPrs, first: $first) {{
+    nodes {{ __typename ...pullRequest }}
+  }}
+  engagedPrs: search(type: ISSUE, query: $engagedPrs, first: $first) {{
+    nodes {{ __typename ...pullRequest }}
+  }}
+  recentIssues: search(type: ISSUE, query: $recentIssues, first: $first) {{
+    nodes {{ __typename ...issue }}
+  }}
+  engagedIssues: search(type: ISSUE, query: $engagedIssues, first: $first) {{
+    nodes {{ __typename ...issue }}
+  }}
 }}
 
 fragment pullRequest on PullRequest {{{_COMMON_FIELDS}

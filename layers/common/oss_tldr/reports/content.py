@@ -1,14 +1,15 @@
 """A report's content, from GitHub activity to summaries: the generation pipeline behind a cache miss.
 
-    repo payload (caller) -> 2 searches -> drop bots -> rank -> item-summary cache (one short read)
-      -> summarise the missing items (≤ 2 batched chat completions) -> digest: repository + people TL;DRs
-      (1 chat completion) -> store the new item summaries (one short write) -> ReportContent
+    activity (the one GraphQL request, caller) -> drop bots -> rank by activity in the window
+      -> item-summary cache (one short read) -> summarise the missing items (1 batched chat completion)
+      -> digest: repository + people TL;DRs (1 chat completion) -> extractive text for whatever the model
+      left out (``fallbacks``) -> store the new item summaries (one short write) -> ReportContent
 
-GitHub's items arrive validated (:mod:`oss_tldr.github.payloads`: an item's ``html_url`` is GitHub's or
+GitHub's items arrive validated (:mod:`oss_tldr.github.activity_payloads`: an item's ``url`` is GitHub's or
 rebuilt from the repository and number); people's links are built here from the login alone and avatars
-kept only when GitHub's. No database transaction is open while GitHub or OpenAI is called. New item
-summaries are written only once the whole content has been produced, so a failed generation leaves nothing
-behind.
+kept only when GitHub's. The counts are GitHub's (``activity.stats``), never the length of a list. No
+database transaction is open while OpenAI is called. New item summaries are written only once the whole
+content has been produced, so a failed generation leaves nothing behind.
 """
 
 from __future__ import annotations

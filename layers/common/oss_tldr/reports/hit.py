@@ -33,7 +33,7 @@ _SECTION_COLUMN = {
 # share one round trip. The JWT signature was checked before, without the database.
 # The window's counts as JSON text, every key present (a report written before counts were stored has {}).
 # (": " with its space: ":0" would read as a bind parameter in the statement's text.)
-STATS_SQL = "(jsonb '{}' || r.stats)::text".format(json.dumps(ReportStats().model_dump()))
+STATS_SQL = f"(jsonb '{json.dumps(ReportStats().model_dump())}' || r.stats)::text"
 _HIT_SQL = """
 WITH hit AS (
     SELECT r.id, r.repository_id, repo.is_private, {column} AS data, r.generated_at, r.expires_at,

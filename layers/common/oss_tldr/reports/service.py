@@ -8,9 +8,10 @@ A request for ``(owner/repo, timeframe)``:
    token was shown to reach it in the last few minutes (else ``GET /repos/{owner}/{repo}`` with the
    caller's token first);
 3. on a miss runs :func:`cache.get_or_generate`: one generation per key across requests and containers.
-   The generation looks the repository up with the *generator's* token (request 1 of 3; it also upserts
-   the ``repositories`` row and is the generator's private-access check), then builds the content
-   (2 searches, ≤ 4 chat completions). Waiters make no GitHub call for a public repository.
+   The generation asks GitHub once with the *generator's* token (one GraphQL query: the repository, the
+   window's exact counts and the ranked candidates; it also upserts the ``repositories`` row by GitHub's
+   id and is the generator's private-access check), then builds the content (≤ 2 chat completions).
+   Waiters make no GitHub call for a public repository.
 
 Who may see what (the requester, private repositories, privacy before the single flight) is
 :mod:`oss_tldr.reports.visibility`; the force quota is :mod:`oss_tldr.reports.quota`; the listings and
