@@ -17,7 +17,12 @@ def _stats() -> Any:
     from oss_tldr.content_models import ReportStats
 
     return ReportStats(
-        pull_requests=3, pull_requests_opened=2, pull_requests_merged=1, issues=4, issues_opened=2, issues_closed=1
+        pull_requests=3,
+        pull_requests_opened=2,
+        pull_requests_merged=1,
+        issues=4,
+        issues_opened=2,
+        issues_closed=1,
     )
 
 

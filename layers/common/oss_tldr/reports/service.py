@@ -137,7 +137,12 @@ def _generator(
 
         report(1, "Asking GitHub for the window's activity")
         asked = f"{owner}/{repo}"
-        activity = fetch_activity(github_client(requester.token()), asked, window)  # the one request
+        try:
+            activity = fetch_activity(github_client(requester.token()), asked, window)  # the one request
+        except NotFound as exc:
+            # The missing repository's one 404, the same a private repository's outsider gets
+            # (visibility.lookup): which of the two it is must not show.
+            raise NotFound("Repository not found.", code="not_found") from exc
         repository_id = record_repository(requester, activity.repository, asked=asked)
         report(LOOKED_UP, "Repository found")  # followers waiting for its row may read it now
         content = build_report_content(activity, window, summariser=get_summariser(), progress=report)
