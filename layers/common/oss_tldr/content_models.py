@@ -45,7 +45,20 @@ class ReportStats(BaseModel):
     pull requests and issues updated in the window, opened in it, and merged or closed inside it. A pull
     request merged years ago and touched in the window counts in ``pull_requests`` only."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Every key is always served (a stored report without counts reads as zeros): required in the schema.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "required": [
+                "pull_requests",
+                "pull_requests_opened",
+                "pull_requests_merged",
+                "issues",
+                "issues_opened",
+                "issues_closed",
+            ]
+        },
+    )
 
     pull_requests: int = 0
     pull_requests_opened: int = 0

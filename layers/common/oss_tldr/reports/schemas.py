@@ -23,9 +23,9 @@ class Report(BaseModel):
     expires_at: str | None
     version: int
     cached: bool
-    stats: ReportStats = Field(default_factory=ReportStats)  # GitHub's exact counts for the window
-    stale: bool = False  # served past its expiry while one refresh runs
-    partial: bool = False  # GitHub answered part of the query: the report expires within minutes
+    stats: ReportStats  # GitHub's exact counts for the window
+    stale: bool  # served past its expiry while one refresh runs
+    partial: bool  # GitHub answered part of the query: the report expires within minutes
 
 
 class ReportSummary(BaseModel):
