@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from oss_tldr.content_models import ReportStats
-from oss_tldr.errors import NotFound, UpstreamUnavailable
+from oss_tldr.errors import DomainError, NotFound, UpstreamUnavailable
 from oss_tldr.github import graphql
 from oss_tldr.github.activity_payloads import ActivityAnswer, ActivityItem, SearchNode
 from oss_tldr.github.client import GitHubClient
@@ -165,6 +165,19 @@ def _not_found() -> NotFound:
     return NotFound("Not found on GitHub.", code="github_not_found")
 
 
+def _missing_repository(answer: graphql.GraphQLAnswer) -> DomainError:
+    """A ``null`` repository: GitHub's ``NOT_FOUND`` (missing, or not visible to the token) is a 404; any
+    other reason (an error of another type, or none at all) is an answer we cannot use, a 502 — never a
+    "not found" GitHub did not say."""
+    if any(e.type == "NOT_FOUND" for e in answer.errors_at("repository")):
+        return _not_found()
+    logger.warning(
+        "github graphql answer without the repository",
+        extra={"errors": [{"type": e.type, "message": e.message} for e in answer.errors_at("repository")]},
+    )
+    return UpstreamUnavailable("GitHub returned an unexpected answer; try again shortly.")
+
+
 def _ask(
     github: GitHubClient, full_name: str, window: Window
 ) -> tuple[graphql.GraphQLAnswer, ActivityAnswer]:
@@ -195,14 +208,14 @@ def fetch_activity(github: GitHubClient, full_name: str, window: Window) -> Acti
     answer, parsed = _ask(github, full_name, window)
     repository = parsed.repository
     if repository is None:
-        raise _not_found()
+        raise _missing_repository(answer)
     if repository.nameWithOwner.lower() != full_name.lower():
         # Renamed or transferred: the searches by the old name found nothing. Once more, by the new name.
         logger.info("github repository renamed", extra={"asked": full_name, "now": repository.nameWithOwner})
         answer, parsed = _ask(github, repository.nameWithOwner, window)
         repository = parsed.repository
         if repository is None:
-            raise _not_found()
+            raise _missing_repository(answer)
     failed = {e.top_field for e in answer.errors if e.top_field != "rateLimit"}
     counts = {field: getattr(parsed, field) for field in COUNT_FIELDS}
     partial = bool(failed) or any(counts[field] is None for field in COUNT_FIELDS)

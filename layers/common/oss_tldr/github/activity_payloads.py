@@ -203,8 +203,16 @@ class SearchItem(_Node):
         )
 
 
+def _exact_count(value: Any) -> Any:
+    """A window count of the report's ``stats`` (``issueCount``, ``Int!`` in GitHub's schema): an integer
+    (clamped like every count) or the answer is malformed (a 502), never a silent 0 served as exact."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("issueCount is not an integer")
+    return max(0, min(PG_INTEGER_MAX, value))
+
+
 class SearchNode(_Node):
-    issueCount: Count = 0
+    issueCount: Annotated[int, BeforeValidator(_exact_count)] = 0  # absent in the candidate searches
     nodes: Annotated[list[SearchItem | None], BeforeValidator(_list)] = Field(default_factory=list)
 
 

@@ -28,12 +28,16 @@ def repository_id_for(full_name: Any) -> ScalarSelect[Any]:
     or transfer (``repository_aliases``). The one rule of every lookup by name (the cache hit spells it in
     its SQL: :mod:`oss_tldr.reports.hit`). ``full_name``: a name, or a column of lower-case names."""
     key = full_name.lower() if isinstance(full_name, str) else full_name
-    return select(
-        func.coalesce(
-            select(Repository.id).where(Repository.full_name == key).scalar_subquery(),
-            select(RepositoryAlias.repository_id).where(RepositoryAlias.full_name == key).scalar_subquery(),
-        )
-    ).scalar_subquery()
+    # Each lookup reads its own table, correlated to nothing else but the column it is given: without
+    # correlate_except, a column's table (report_jobs) would join each lookup as a FROM of its own (one row
+    # per job: "more than one row returned by a subquery" once there are two jobs).
+    by_name = select(Repository.id).where(Repository.full_name == key).correlate_except(Repository)
+    by_alias = (
+        select(RepositoryAlias.repository_id)
+        .where(RepositoryAlias.full_name == key)
+        .correlate_except(RepositoryAlias)
+    )
+    return select(func.coalesce(by_name.scalar_subquery(), by_alias.scalar_subquery())).scalar_subquery()
 
 
 def report_key_where(

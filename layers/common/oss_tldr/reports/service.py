@@ -44,6 +44,7 @@ from oss_tldr.reports.visibility import (
     establish_visibility,
     github_client,
     record_repository,
+    repository_not_found,
 )
 from oss_tldr.settings import Settings, get_settings
 from oss_tldr.windows import TIMEFRAMES, Window, is_timeframe, window_for
@@ -139,10 +140,8 @@ def _generator(
         asked = f"{owner}/{repo}"
         try:
             activity = fetch_activity(github_client(requester.token()), asked, window)  # the one request
-        except NotFound as exc:
-            # The missing repository's one 404, the same a private repository's outsider gets
-            # (visibility.lookup): which of the two it is must not show.
-            raise NotFound("Repository not found.", code="not_found") from exc
+        except NotFound as exc:  # missing, or not visible to the token: the REST lookup's very 404
+            raise repository_not_found() from exc
         repository_id = record_repository(requester, activity.repository, asked=asked)
         report(LOOKED_UP, "Repository found")  # followers waiting for its row may read it now
         content = build_report_content(activity, window, summariser=get_summariser(), progress=report)

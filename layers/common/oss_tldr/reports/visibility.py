@@ -83,6 +83,12 @@ def record_repository(requester: Requester, payload: Any, *, asked: str) -> int:
     return repository_id
 
 
+def repository_not_found() -> NotFound:
+    """The one 404 of a repository the requester cannot see, private or missing alike (same status, code
+    and detail): the REST lookup's and the generation's GraphQL request's."""
+    return NotFound("Repository not found.", code="not_found")
+
+
 def lookup(requester: Requester, owner: str, repo: str) -> int:
     """``GET /repos/{owner}/{repo}`` with the requester's token (the one repository lookup,
     :func:`oss_tldr.github.users.get_repository`), recorded by :func:`record_repository`. 404 is "not
@@ -93,7 +99,7 @@ def lookup(requester: Requester, owner: str, repo: str) -> int:
     try:
         payload = get_repository(require_token(requester.token()), owner, repo)
     except NotFound as exc:
-        raise NotFound("Repository not found.", code="not_found") from exc
+        raise repository_not_found() from exc
     return record_repository(requester, payload, asked=f"{owner}/{repo}")
 
 
