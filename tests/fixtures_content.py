@@ -14,13 +14,15 @@ FAKE_OPENAI_KEY = "sk-fake-oss-tldr-tests"
 @pytest.fixture
 def fake_openai(settings_env) -> Iterator[Any]:
     """A fake OpenAI on 127.0.0.1; OPENAI_API_KEY/OPENAI_BASE_URL point at it, so get_summariser() is
-    the OpenAI summariser (a fresh one: summarisers are cached per settings)."""
+    the OpenAI summariser (a fresh one: summarisers are cached per settings). Every request must have
+    been Structured Outputs (a strict json_schema the answers follow): checked at teardown."""
     from tools.fakes.openai import FakeOpenAI
 
     fake = FakeOpenAI.start()
     settings_env(OPENAI_API_KEY=FAKE_OPENAI_KEY, OPENAI_BASE_URL=fake.url, OPENAI_API_KEY_ARN=None)
     yield fake
     fake.stop()
+    assert fake.format_errors == [], f"requests that were not strict Structured Outputs: {fake.format_errors}"
 
 
 @pytest.fixture

@@ -93,7 +93,8 @@ def oauth_github(fake_github, settings_env, engine):
 @dataclass(frozen=True)
 class Account:
     """Who one of a module's user fixtures signs in; ``login`` defaults to the fixture's name.
-    ``on_github``: also known to the fake GitHub (``add_user``) when the module's world does not say so."""
+    ``on_github``: also known to the fake GitHub (``add_user``) even when the test does not use the fake
+    otherwise (a test that uses it gets every account's token known to it)."""
 
     id: int
     github_token: str
@@ -126,8 +127,12 @@ def _sign_in(request: pytest.FixtureRequest, name: str) -> Any:
         request.getfixturevalue(fixture)
     account = cast.accounts[name]
     login = account.login or name
-    if account.on_github:
-        request.getfixturevalue("fake_github").add_user(login, account.github_token, id=account.id)
+    if account.on_github or "fake_github" in request.fixturenames:
+        # A signed-in user's stored token is one GitHub issued: the fake GitHub knows it (GraphQL refuses
+        # tokens it does not know, as GitHub does), unless the module's world already added it.
+        fake = request.getfixturevalue("fake_github")
+        if account.github_token not in fake.users:
+            fake.add_user(login, account.github_token, id=account.id)
     user = request.getfixturevalue("make_user")(id=account.id, login=login, github_token=account.github_token)
     if cast.origin is not None:
         return {**user.headers, "Origin": cast.origin}

@@ -13,6 +13,19 @@ from typing import Any
 import pytest
 
 
+def _stats() -> Any:
+    from oss_tldr.content_models import ReportStats
+
+    return ReportStats(
+        pull_requests=3,
+        pull_requests_opened=2,
+        pull_requests_merged=1,
+        issues=4,
+        issues_opened=2,
+        issues_closed=1,
+    )
+
+
 @dataclass
 class StubPayload:
     tldr: str = "A busy week: the fake project shipped its parser."
@@ -24,6 +37,9 @@ class StubPayload:
     github_requests: int = 0
     llm_requests: int = 0
     llm_tokens: int = 0
+    stats: Any = field(default_factory=_stats)  # content_models.ReportStats
+    partial: bool = False
+    fallbacks: dict[str, object] = field(default_factory=dict)
 
 
 @pytest.fixture

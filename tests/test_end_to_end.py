@@ -76,11 +76,14 @@ def test_two_users_share_one_generated_report_through_the_local_api(api, fake_gi
     assert 0 < len(prs) <= 10 and 0 < len(issues) <= 10 and 0 < len(people) <= 5
     assert all(not p["user"]["login"].endswith("[bot]") for p in prs)
     assert all(isinstance(p["labels"], list) and p["summary"] for p in prs)
-    # One generation for the four requests: the repository lookup and one search per kind.
-    assert fake_github.count("GET", r"^/search/issues") == 2
-    assert fake_github.count() <= 3
+    # One generation for the four requests: one GitHub request (the GraphQL query), at most 2 LLM requests.
+    assert fake_github.count() == fake_github.count("POST", r"^/graphql$") == 1
+    assert fake_github.graphql_errors == []
     llm_requests = fake_openai.count()
-    assert 1 <= llm_requests <= 4
+    assert 1 <= llm_requests <= 2
+    stats = first["prs"].json()["stats"]
+    assert stats == first["issues"].json()["stats"] == first["people"].json()["stats"]
+    assert stats["pull_requests"] >= len(prs) and stats["issues"] >= len(issues)
 
     # Bob asks for the same report: served from the cache, no GitHub or OpenAI call.
     fake_github.reset_counts()
@@ -119,4 +122,4 @@ def test_bad_input_is_json_4xx_with_cors_and_writes_nothing(api, fake_github, db
     assert api.get("/reports/octo/hello/prs", headers={"Origin": ORIGIN}).status_code == 401
     assert db.scalar(select(func.count()).select_from(Report)) == 0
     assert db.scalar(select(func.count()).select_from(ReportJob)) == 0
-    assert fake_github.count("GET", r"^/search/issues") == 0
+    assert fake_github.count("POST", r"^/graphql$") == 0

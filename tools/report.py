@@ -22,6 +22,10 @@ from oss_tldr.reports import service
 from oss_tldr.windows import TIMEFRAMES
 
 WAIT_SECONDS = 600.0  # the terminal can wait for a shared generation much longer than API Gateway
+SET_UP_GITHUB_ACCESS = (
+    "GITHUB_TOKEN is not set: the report asks GitHub with it (never anonymously). "
+    "Set GITHUB_TOKEN to a GitHub personal access token (e.g. `export GITHUB_TOKEN=$(gh auth token)`)."
+)
 LABELS = {
     "last_day": "last day",
     "last_week": "last week",
@@ -135,7 +139,10 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
         )
     except DomainError as exc:
         bar.done()
-        err.write(f"error: {exc.detail} ({exc.code})\n")
+        if exc.code == "github_token_missing":  # the service's own token: the CLI's user can set it
+            err.write(f"error: {SET_UP_GITHUB_ACCESS} ({exc.code})\n")
+        else:
+            err.write(f"error: {exc.detail} ({exc.code})\n")
         return 1
     bar.done()
     if isinstance(result, service.Pending):

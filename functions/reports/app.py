@@ -125,6 +125,9 @@ def _report(report: StoredReport, *, cached: bool) -> Report:
             "expires_at": _iso(report.expires_at),
             "version": report.version,
             "cached": cached,
+            "stats": report.stats,
+            "stale": False,
+            "partial": report.partial,
         }
     )
 
@@ -183,7 +186,8 @@ def section(
     body = (
         f'{{"{result.section}":{result.body},"cached":{"true" if result.cached else "false"},'
         f'"generated_at":"{result.generated_at.isoformat()}",'
-        f'"expires_at":{_json_time(result.expires_at)},"report_id":{result.report_id}}}'
+        f'"expires_at":{_json_time(result.expires_at)},"report_id":{result.report_id},'
+        f'"stats":{result.stats},"stale":false,"partial":{"true" if result.partial else "false"}}}'
     )
     return Response(status_code=200, content_type="application/json", body=body)
 

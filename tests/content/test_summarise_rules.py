@@ -38,15 +38,29 @@ def test_item_answer_longer_than_fifty_words_is_clipped():
     "answer",
     [
         "not json",
-        json.dumps({"summaries": [{"number": 7, "summary": "ok"}]}),  # 8 missing
-        json.dumps({"summaries": [{"number": 7, "summary": "ok"}, {"number": 8, "summary": ""}]}),
         json.dumps({"items": []}),
+        json.dumps({"summaries": [{"number": "seven", "summary": "ok"}]}),
+        json.dumps({"summaries": [{"number": 7}]}),
         "",
+        None,
     ],
 )
-def test_item_answer_without_every_item_is_invalid(answer):
+def test_item_answer_not_of_the_schema_s_shape_is_invalid(answer):
     with pytest.raises(InvalidAnswer):
         parse_item_summaries(answer, [7, 8])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json.dumps({"summaries": [{"number": 7, "summary": "ok"}]}),  # 8 left out
+        json.dumps({"summaries": [{"number": 7, "summary": "ok"}, {"number": 8, "summary": "  "}]}),
+        json.dumps({"summaries": [{"number": 7, "summary": "ok"}, {"number": 99, "summary": "not asked"}]}),
+    ],
+)
+def test_item_answer_leaving_an_item_out_parses_to_what_it_has(answer):
+    # Issue 9 item 8: not an error any more; the caller writes the extractive text for item 8 alone.
+    assert parse_item_summaries(answer, [7, 8]) == {7: "ok"}
 
 
 def test_digest_answer_matches_people_case_insensitively_and_clips():
@@ -58,9 +72,20 @@ def test_digest_answer_matches_people_case_insensitively_and_clips():
     assert len(digest.people["alice"].split()) == 40
 
 
-def test_digest_answer_missing_a_person_is_invalid():
+def test_digest_answer_leaving_a_person_out_parses_to_what_it_has():
+    # Issue 9 item 8: the people the model covered are kept; the caller falls back for the others.
+    answer = json.dumps({"tldr": "ok", "people": [{"username": "bob", "tldr": "Fixed the parser."}]})
+    digest = parse_digest(answer, ["alice", "Bob"])
+    assert digest.tldr == "ok"
+    assert digest.people == {"Bob": "Fixed the parser."}
+    empty = parse_digest(json.dumps({"tldr": "", "people": [{"username": "alice", "tldr": " "}]}), ["alice"])
+    assert empty.tldr == "" and empty.people == {}
+
+
+@pytest.mark.parametrize("answer", ["not json", json.dumps({"people": []}), json.dumps({"tldr": "ok"}), ""])
+def test_digest_answer_not_of_the_schema_s_shape_is_invalid(answer):
     with pytest.raises(InvalidAnswer):
-        parse_digest(json.dumps({"tldr": "ok", "people": []}), ["alice"])
+        parse_digest(answer, ["alice"])
 
 
 def test_short_bodies_are_kept_and_template_comments_dropped():

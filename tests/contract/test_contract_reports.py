@@ -60,7 +60,19 @@ REPORT_KEYS = {
     "expires_at",
     "version",
     "cached",
+    "stats",
+    "stale",
+    "partial",
 }
+STATS_KEYS = {
+    "pull_requests",
+    "pull_requests_opened",
+    "pull_requests_merged",
+    "issues",
+    "issues_opened",
+    "issues_closed",
+}
+GRAPHQL = r"^/graphql$"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
@@ -136,6 +148,15 @@ def _assert_person(person: Any) -> None:
     assert isinstance(person["total_items"], int) and person["total_items"] >= 1
 
 
+def _assert_stats(body: dict[str, Any]) -> None:
+    """``stats``, ``stale`` and ``partial`` as docs/api.md gives them (a complete, fresh answer here)."""
+    stats = body["stats"]
+    assert isinstance(stats, dict) and set(stats) == STATS_KEYS, stats
+    assert all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in stats.values()), stats
+    assert stats["pull_requests_merged"] <= stats["pull_requests"] + stats["pull_requests_opened"]
+    assert body["stale"] is False and body["partial"] is False
+
+
 def _assert_report(report: Any) -> None:
     assert isinstance(report, dict) and set(report) == REPORT_KEYS, sorted(report)
     assert isinstance(report["id"], int) and report["repo"] == REPO and report["timeframe"] == "last_week"
@@ -150,6 +171,10 @@ def _assert_report(report: Any) -> None:
         _assert_item(item, pull_request=False)
     for person in report["people"]:
         _assert_person(person)
+    _assert_stats(report)
+    # GitHub's exact counts (bots included) are never fewer than the items the report lists.
+    assert report["stats"]["pull_requests"] >= len(report["prs"])
+    assert report["stats"]["issues"] >= len(report["issues"])
 
 
 # --------------------------------------------------------------------------------- section routes
@@ -168,6 +193,8 @@ def test_four_sections_of_a_cold_report_answer_200_with_the_contract_shapes(api,
         assert ISO.match(body["generated_at"]) and ISO.match(body["expires_at"])
         assert body["generated_at"] < body["expires_at"]
         assert isinstance(body[name], list) and body[name], name
+        _assert_stats(body)
+        assert body["stats"] == answers["prs"].json()["stats"]  # one report behind the four answers
     for item in answers["prs"].json()["prs"]:
         _assert_item(item, pull_request=True)
     for item in answers["issues"].json()["issues"]:
@@ -277,6 +304,7 @@ def test_generate_is_202_with_a_job_while_another_generation_runs_and_the_job_sh
     assert done.status_code == 200
     _assert_report(done.json())
     failed = api.get(f"/reports/jobs/{running}", headers=alice).json()
+    assert "status" in failed, failed
     assert failed["status"] == "failed" and isinstance(failed["error"], str) and failed["error"]
 
 
@@ -480,7 +508,9 @@ def test_private_report_is_served_only_to_callers_whose_token_reaches_it_and_404
     assert api.get("/reports/octo/secret/prs", headers=bob).json()["cached"] is True
     served = api.get(f"/reports/{report_id}", headers=bob)
     assert served.status_code == 200 and served.json()["id"] == report_id
-    assert fake_github.count("GET", r"^/search/issues") == 0
+    # Bob's private-access check was the REST lookup, once; nothing was generated again.
+    assert fake_github.count("POST", GRAPHQL) == 0
+    assert fake_github.count() == fake_github.count("GET", r"^/repos/octo/secret$") == 1
 
 
 # --------------------------------------------------------------------------------- bad input
@@ -573,46 +603,62 @@ def test_missing_repository_is_a_404_and_caches_nothing(api, fake_github, alice,
     _assert_error(api.get("/reports/octo/nothing/prs", headers=alice), 404)
     _assert_error(api.post("/reports/generate", json={"repo_url": "octo/nothing"}, headers=alice), 404)
     assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0 and _count(db, Repository) == 0
-    assert fake_github.count("GET", r"^/search/issues") == 0
+    assert fake_github.count("POST", GRAPHQL) == 2  # each asked GitHub once: NOT_FOUND, nothing more
+    assert fake_github.count() == 2 and fake_github.graphql_errors == []
 
 
 # --------------------------------------------------------------------------------- upstream failures
-SEARCH = r"^/search/issues$"
-
-
 def test_github_failing_beyond_retries_is_502_and_caches_nothing(api, seeded, fake_github, alice, db):
-    fake_github.fail("GET", SEARCH, status=502, times=50)
+    fake_github.fail("POST", GRAPHQL, status=502, times=50)
     _assert_error(api.get(f"/reports/{REPO}/prs", headers=alice), (502, 503))
     _assert_error(api.post("/reports/generate", json={"repo_url": REPO}, headers=alice), (502, 503))
-    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+    assert fake_github.count("POST", GRAPHQL) >= 2 and fake_github.count() == fake_github.count(
+        "POST", GRAPHQL
+    )
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0 and _count(db, Repository) == 0
     fake_github._failures.clear()
     assert api.get(f"/reports/{REPO}/prs", headers=alice).status_code == 200
+    assert fake_github.graphql_errors == []
 
 
-@pytest.mark.parametrize(
-    ("status", "headers"),
-    [
-        (403, {"x-ratelimit-remaining": "0"}),
-        (429, {"retry-after": "600"}),
-    ],
-)
-def test_github_rate_limit_is_429_with_retry_after_and_caches_nothing(
-    api, seeded, fake_github, alice, db, status, headers
-):
-    reset = str(int(dt.datetime.now(dt.UTC).timestamp()) + 600)
+def _rate_limit_github(fake_github, token: str, how: str, seconds: int) -> None:
+    """``token`` is out of GitHub's limit for ``seconds``: REST-style (an HTTP 403 or 429 on ``/graphql``)
+    or as GraphQL says it (HTTP 200, ``RATE_LIMITED``, ``x-ratelimit-reset``: its points are spent)."""
+    reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    if how == "graphql_points":
+        fake_github.set_graphql_points(token, 0, reset_at=reset)
+        return
+    status, headers = {
+        "http_403": (403, {"x-ratelimit-remaining": "0"}),
+        "http_429": (429, {"retry-after": str(seconds)}),
+    }[how]
     fake_github.fail(
-        "GET",
-        SEARCH,
+        "POST",
+        GRAPHQL,
         status=status,
         body={"message": "API rate limit exceeded for user."},
-        headers={"x-ratelimit-reset": reset, **headers},
+        headers={"x-ratelimit-reset": str(int(reset.timestamp())), **headers},
         times=50,
     )
+
+
+RATE_LIMITS = ["http_403", "http_429", "graphql_points"]
+
+
+@pytest.mark.parametrize("how", RATE_LIMITS)
+def test_github_rate_limit_is_429_with_retry_after_and_caches_nothing(
+    api, seeded, fake_github, alice, db, how
+):
+    _rate_limit_github(fake_github, ALICE_TOKEN, how, seconds=600)
     for response in _open_report(api, alice).values():
         body = _assert_error(response, 429)
-        assert "rate limit" in body["detail"].lower()
-        assert int(response.headers["retry-after"]) > 0
-    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+        assert body["code"] == "github_rate_limited" and "rate limit" in body["detail"].lower()
+        assert 0 < int(response.headers["retry-after"]) <= 600  # GitHub's reset, not a guess
+    assert fake_github.count("POST", GRAPHQL) >= 1 and fake_github.count() == fake_github.count(
+        "POST", GRAPHQL
+    )
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0 and _count(db, Repository) == 0
+    assert fake_github.graphql_errors == []
 
 
 def test_openai_down_is_502_or_503_and_caches_nothing(api, seeded, fake_openai, alice, db):
@@ -649,6 +695,7 @@ def _make_report(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_make_report_prints_readable_markdown_then_the_cached_copy(engine, fake_github, fake_openai):
+    fake_github.add_user("service", "gho_fake_service_contract")  # GITHUB_TOKEN: GitHub knows the token
     now = dt.datetime.now(dt.UTC)
     seed_activity(fake_github, REPO, now=now, prs=6, issues=4, bots=1, seed=9)
     add_item(
@@ -684,6 +731,8 @@ def test_make_report_prints_readable_markdown_then_the_cached_copy(engine, fake_
     missing = _make_report("REPO=octo/nothing")
     assert missing.returncode != 0 and missing.stdout == ""
     assert "error: Repository not found." in missing.stderr
+    assert fake_github.count("POST", GRAPHQL) == 2  # one request per generation, none for the cached copy
+    assert fake_github.count() == 2 and fake_github.graphql_errors == []
 
 
 @pytest.mark.parametrize(
@@ -895,7 +944,7 @@ def test_a_database_error_while_storing_the_report_releases_the_lease_and_the_ne
     fake_github.reset_counts()
     done = api.get(f"/reports/{REPO}/prs", headers=alice)
     assert done.status_code == 200 and done.json()["cached"] is False
-    assert fake_github.count() == 3  # it generated (lookup + two searches) instead of waiting
+    assert fake_github.count() == fake_github.count("POST", GRAPHQL) == 1  # it generated, not waited
     assert sorted(status for status, _ in _jobs()) == ["completed", "failed"]
 
 
@@ -982,24 +1031,24 @@ def _outsider_answers(api: httpx.Client, headers: dict[str, str], repo: str) -> 
 
 
 def test_outsider_gets_the_missing_repositorys_404_while_the_owner_generates_a_private_report(
-    api, secret_repo, fake_github, alice, bob, db, engine
+    api, secret_repo, fake_github, fake_openai, alice, bob, db, engine, monkeypatch
 ):
     import threading
 
     from oss_tldr.reports import service
-    from tools.fakes.github_activity import _search
 
     # Alice's generation, really running (below the handler, as another container would), held in its
-    # first search: her lookup has stored the private repositories row by then.
-    searching, go_on = threading.Event(), threading.Event()
+    # first model request: her one GitHub request has stored the private repositories row by then.
+    summarising, go_on = threading.Event(), threading.Event()
+    original = fake_openai.handle
 
-    def held_search(fake, req):
-        if req.token == ALICE_TOKEN:
-            searching.set()
+    def held_model(path: str, body: bytes):
+        if not summarising.is_set():
+            summarising.set()
             assert go_on.wait(timeout=30)
-        return _search(fake, req)
+        return original(path, body)
 
-    fake_github.route("GET", r"^/search/issues$")(held_search)
+    monkeypatch.setattr(fake_openai, "handle", held_model)
     owner = threading.Thread(
         target=service.get_section,
         args=(service.Requester.user(301), "acme", "secret", "last_week", "prs"),
@@ -1007,7 +1056,9 @@ def test_outsider_gets_the_missing_repositorys_404_while_the_owner_generates_a_p
     )
     owner.start()
     try:
-        assert searching.wait(timeout=30)
+        assert summarising.wait(timeout=30)
+        assert _count(db, Repository) == 1 and db.scalar(select(Repository.is_private)) is True
+        assert fake_github.count("POST", GRAPHQL) == 1  # Alice's, already answered
         job_id = str(db.scalars(select(ReportJob.id)).one())
         missing = _outsider_answers(api, bob, "acme/nothing")
         assert _outsider_answers(api, bob, SECRET) == missing
@@ -1104,30 +1155,26 @@ def test_a_github_rate_limit_of_the_generators_token_is_not_passed_on_to_waiters
     assert answer.status_code == 200, answer.text  # Bob's own token generated it
     assert answer.json()["cached"] is False and "retry-after" not in answer.headers
     assert sorted(db.scalars(select(ReportJob.status)).all()) == ["completed", "failed"]
-    assert fake_github.count("GET", r"^/repos/octo/hello$") == 1
+    # Bob's generation: its one GitHub request, with his token.
+    assert fake_github.count() == fake_github.count("POST", GRAPHQL) == 1
+    assert fake_github.requests[-1][3].get("authorization") == f"Bearer {BOB_TOKEN}"
 
 
+@pytest.mark.parametrize("how", ["http_403", "graphql_points"])
 def test_a_waiter_whose_own_github_token_is_rate_limited_too_gets_its_own_429(
-    api, seeded, fake_github, alice, bob, db
+    api, seeded, fake_github, alice, bob, db, how
 ):
     from oss_tldr.reports.models import JobFailure
 
-    reset = str(int(dt.datetime.now(dt.UTC).timestamp()) + 120)
-    fake_github.fail(
-        "GET",
-        r"^/repos/octo/hello$",
-        status=403,
-        body={"message": "API rate limit exceeded for user."},
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
-        times=50,
-    )
+    _rate_limit_github(fake_github, BOB_TOKEN, how, seconds=120)
     limited = JobFailure("GitHub rate limit reached; try again later.", "github_rate_limited", 429, 2997)
     answer = _follow_then_fail(api, bob, limited)
     body = _assert_error(answer, 429)
     assert body["code"] == "github_rate_limited" and "rate limit" in body["detail"].lower()
     assert 0 < int(answer.headers["retry-after"]) <= 130  # Bob's token's reset, not the generator's 2997
-    assert fake_github.count("GET", r"^/repos/octo/hello$") >= 1
-    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0
+    assert fake_github.count() == fake_github.count("POST", GRAPHQL) == 1  # asked once, with his token
+    assert fake_github.requests[-1][3].get("authorization") == f"Bearer {BOB_TOKEN}"
+    assert _count(db, Report) == 0 and _count(db, ReportGeneration) == 0 and _count(db, Repository) == 0
 
 
 def test_an_openai_rate_limit_is_the_shared_keys_and_its_waiters_get_it(

@@ -330,20 +330,77 @@ def test_report_items_serve_githubs_links_and_no_foreign_avatar(api, gh, alice, 
     assert "evil.example" not in json.dumps([stored.prs, stored.issues, stored.people])
 
 
-# --- report generation: a malformed search is a 502, never an empty report cached ------------------------
+# --- report generation: a malformed GraphQL answer is a 502, never an empty report cached ----------------
+GRAPHQL = r"^/graphql$"
+
+
+def _spoil(data: dict[str, Any], change: str) -> None:
+    """One thing GitHub's answer to the report query must not be, in an otherwise real answer."""
+    if change == "nodes-object":
+        data["recentPrs"]["nodes"] = {"a": 1}
+    elif change == "nodes-not-objects":
+        data["recentIssues"]["nodes"] = [1, 2]
+    elif change == "no-repository":
+        del data["repository"]
+    elif change == "repository-null-without-error":
+        data["repository"] = None
+    elif change == "issueCount-string":
+        data["prsMerged"]["issueCount"] = "12"
+    else:
+        raise AssertionError(change)
+
+
+def _spoiled_graphql(gh, change: str) -> None:
+    """The fake's own answer (the query validated and executed as ever), spoiled on its way out."""
+    from tools.fakes.github_graphql import _graphql
+
+    @gh.route("POST", GRAPHQL)
+    def _spoiled(fake, req):
+        status, payload, headers = _graphql(fake, req)
+        assert status == 200 and isinstance(payload.get("data"), dict), payload
+        _spoil(payload["data"], change)
+        return status, payload, headers
+
+
+MALFORMED_ANSWERS: dict[str, Any] = {
+    "data-array": {"data": [1, 2]},
+    "errors-without-data": {
+        "errors": [{"message": "Something went wrong while executing your query.", "locations": []}]
+    },
+}
 
 
 @pytest.mark.parametrize(
-    "envelope",
-    [{"items": {"a": 1}}, {"total_count": 0}, {"items": [1, 2]}, [1, 2]],
-    ids=["items-object", "no-items", "items-not-objects", "array"],
+    "malformed",
+    [
+        "data-array",
+        "errors-without-data",
+        "nodes-object",
+        "nodes-not-objects",
+        "no-repository",
+        "repository-null-without-error",
+        "issueCount-string",
+    ],
 )
-def test_a_malformed_issue_search_during_generation_is_502_and_caches_no_report(api, gh, alice, db, envelope):
-    gh.fail("GET", r"^/search/issues$", status=200, body=envelope, times=10)
+def test_a_malformed_graphql_answer_during_generation_is_502_and_caches_no_report(
+    api, gh, alice, db, malformed
+):
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    for kind in ("pr", "issue"):  # something in the window, so the spoiled lists had nodes to spoil
+        add_item(gh, "octo/hello", kind=kind, login="zed", comments=2, created_at=yesterday)
+    before = _rows(db)
+    if malformed in MALFORMED_ANSWERS:
+        gh.fail("POST", GRAPHQL, status=200, body=MALFORMED_ANSWERS[malformed], times=10)
+    else:
+        _spoiled_graphql(gh, malformed)
     response = api.get("/reports/octo/hello/prs", params={"timeframe": "last_week"}, headers=alice.headers)
     assert _assert_error(response, 502)["code"] == "upstream_unavailable"
-    assert _rows(db)["reports"] == 0
-    assert gh.count("GET", r"^/search/issues$") == 1
+    assert gh.count("POST", GRAPHQL) == 1 and gh.count() == 1  # asked once: no retry of a garbage answer
+    assert gh.graphql_errors == []  # the query itself was right
+    after = _rows(db)
+    # Nothing but the failed job: no report, no lease, not even the repository GitHub did not describe.
+    assert after.pop("report_jobs") == before.pop("report_jobs") + 1
+    assert after == before
 
 
 # --- deadlines: a slow GitHub answers within the request's deadline (finding 9) ---------------------------
@@ -364,17 +421,18 @@ def short_deadline_api(start_local_api, fake_github, settings_env, monkeypatch):
         yield client
 
 
-def test_a_slow_github_search_ends_the_report_request_within_its_deadline(short_deadline_api, gh, alice, db):
-    gh.delay("GET", r"^/search/issues$", seconds=8, times=10)
+def test_a_slow_github_answer_ends_the_report_request_within_its_deadline(short_deadline_api, gh, alice, db):
+    gh.delay("POST", GRAPHQL, seconds=8, times=10)
     response = short_deadline_api.get(
         "/reports/octo/hello/prs", params={"timeframe": "last_week"}, headers=alice.headers
     )
     body = _assert_error(response, response.status_code)
     assert response.status_code in (502, 503), response.text
     assert body["code"] in {"upstream_unavailable", "deadline_exceeded"}
-    # One search, not retried past the deadline (4 attempts of 8 s were possible otherwise).
-    assert gh.count("GET", r"^/search/issues$") == 1
-    assert _rows(db)["reports"] == 0
+    # The one GraphQL request, not retried past the deadline (4 attempts of 8 s were possible otherwise).
+    assert gh.count("POST", GRAPHQL) == 1 and gh.count() == 1
+    rows = _rows(db)
+    assert rows["reports"] == 0 and rows["report_generations"] == 0 and rows["repositories"] == 0
     assert response.elapsed.total_seconds() < 6  # sanity only: the slow answer was not waited for
 
 
@@ -450,16 +508,16 @@ def test_a_redirect_loop_or_a_body_not_in_its_encoding_is_a_json_502_that_writes
 
 
 @pytest.mark.parametrize("fault", sorted(HTTPX_FAULTS))
-def test_a_redirect_loop_or_a_bad_gzip_search_during_generation_is_502_and_caches_no_report(
+def test_a_redirect_loop_or_a_bad_gzip_graphql_answer_during_generation_is_502_and_caches_no_report(
     api, gh, alice, db, fault
 ):
     _redirect_loop(gh)
-    gh.fail("GET", r"^/search/issues$", times=5, **HTTPX_FAULTS[fault])
+    gh.fail("POST", GRAPHQL, times=5, **HTTPX_FAULTS[fault])
     response = api.get("/reports/octo/hello/prs", params={"timeframe": "last_week"}, headers=alice.headers)
     assert _assert_error(response, 502)["code"] == "upstream_unavailable"
-    assert gh.count("GET", r"^/search/issues$") == 1
+    assert gh.count("POST", GRAPHQL) == 1
     rows = _rows(db)
-    assert rows["reports"] == 0 and rows["report_generations"] == 0
+    assert rows["reports"] == 0 and rows["report_generations"] == 0 and rows["repositories"] == 0
 
 
 # --- a GitHub that trickles its answer: the request's deadline bounds the whole call (finding 9) ---------

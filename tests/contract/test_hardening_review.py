@@ -13,14 +13,15 @@ import time
 import pytest
 from fixtures_identity import Account
 from sqlalchemy import select
-from test_hardening_github import USERS as HARDENING_USERS
 from test_hardening_github import (  # noqa: F401 - fixtures
+    BOB_GH,
     _assert_error,
     _prepare_callback,
     _rows,
     api,
     gh,
 )
+from test_hardening_github import USERS as HARDENING_USERS
 
 from oss_tldr.db.models import User
 from oss_tldr.reports import jobs
@@ -84,15 +85,17 @@ def test_outsider_following_a_generation_of_a_repository_not_yet_known_is_answer
     assert _assert_error(secret, 404) == _assert_error(missing, 404)
     assert took < 10, took  # the wait would have been 20 s
     assert gh.count("GET", r"^/repos/octo/secret$") == 1  # carol's own lookup
+    assert gh.count("POST", r"^/graphql$") == 1  # the missing repository's generation, none for octo/secret
     assert _rows(db) == before
 
 
 def test_followers_of_a_new_public_repositorys_generation_wait_for_its_lookup_instead_of_asking_github(
     api, gh, alice, bob, db, monkeypatch
 ):
-    """While the generator is still looking a repository up (its row not stored yet), a follower asks
-    GitHub nothing: the generator's row will say whether it is public. Here the generator is held in its
-    lookup for longer than a follower's first polls; the follower's answer comes from its generation."""
+    """While the generator is still looking a repository up (its one GraphQL request, which stores the
+    row: its progress reaches LOOKED_UP after that), a follower asks GitHub nothing: the generator's row
+    will say whether it is public. Here the generator is held in its request for longer than a follower's
+    first polls; the follower's answer comes from its generation."""
     from oss_tldr.reports import visibility
 
     key, job = _claim_in_flight("octo/hello", alice.id)
@@ -109,9 +112,10 @@ def test_followers_of_a_new_public_repositorys_generation_wait_for_its_lookup_in
     response = api.get("/reports/octo/hello/prs", params=LAST_WEEK, headers=bob.headers)
     thread.join()
     assert response.status_code == 200, response.text
-    # One generation's worth (lookup + two searches) by bob, no extra lookup while following.
-    assert gh.count("GET", r"^/repos/octo/hello$") == 1
-    assert gh.count() == 3
+    # One generation's worth (the one GraphQL request) by bob, no REST lookup while following.
+    assert gh.count("POST", r"^/graphql$") == 1 and gh.count("GET", r"^/repos/octo/hello$") == 0
+    assert gh.count() == 1 and gh.graphql_errors == []
+    assert gh.requests[-1][3].get("authorization") == f"Bearer {BOB_GH}"
 
 
 # --------------------------------------------------------------------------------- findings 7 and 9

@@ -24,26 +24,6 @@ def _repo(**overrides):
     }
 
 
-def _item(**overrides):
-    return {
-        "id": 9,
-        "node_id": "PR_1",
-        "number": 12,
-        "title": "Fix it",
-        "state": "open",
-        "html_url": "https://github.com/octo/hello/pull/12",
-        "created_at": "2026-11-19T10:00:00Z",
-        "updated_at": "2026-11-20T10:00:00Z",
-        "comments": 3,
-        "reactions": {"total_count": 2, "+1": 2},
-        "labels": [{"name": "bug", "color": "ff0000"}],
-        "user": {"login": "alice", "avatar_url": "https://avatars.githubusercontent.com/u/2?v=4"},
-        "assignees": [],
-        "pull_request": {"merged_at": None},
-        **overrides,
-    }
-
-
 def test_stargazers_count_beyond_a_postgres_integer_is_clamped():
     assert payloads.repository(_repo(stargazers_count=2**40)).stargazers_count == PG_INTEGER_MAX
 
@@ -107,55 +87,9 @@ def test_a_validated_dump_validates_to_the_same_repository():
     [{"items": {"a": 1}}, {"total_count": 3}, {"items": [1, 2]}, [], {"items": None}],
     ids=["items-object", "no-items", "items-not-objects", "array", "items-null"],
 )
-def test_an_issue_search_envelope_without_a_list_of_items_is_upstream_unavailable(envelope):
-    with pytest.raises(UpstreamUnavailable):
-        payloads.issue_search(envelope, "octo/hello")
+def test_a_repository_search_envelope_without_a_list_of_items_is_upstream_unavailable(envelope):
     with pytest.raises(UpstreamUnavailable):
         payloads.repository_search(envelope)
-
-
-def test_an_empty_issue_search_is_a_valid_empty_answer():
-    assert payloads.issue_search({"total_count": 0, "items": []}, "octo/hello").items == []
-
-
-def test_an_item_link_that_is_not_githubs_is_rebuilt_from_repository_and_number():
-    found = payloads.issue_search({"items": [_item(html_url="http://evil.example/phish")]}, "octo/hello")
-    assert found.items[0].html_url == "https://github.com/octo/hello/pull/12"
-    issue = _item(html_url="javascript:alert(1)", pull_request=None, number=5)
-    found = payloads.issue_search({"items": [issue]}, "octo/hello")
-    assert found.items[0].html_url == "https://github.com/octo/hello/issues/5"
-
-
-def test_an_item_keeps_the_shape_the_report_content_reads():
-    data = payloads.issue_search({"items": [_item(user={"login": "a", "avatar_url": "javascript:x"})]}, "o/r")
-    raw = data.items[0].as_dict()
-    assert raw["pull_request"] == {"merged_at": None} and raw["reactions"] == {"total_count": 2}
-    assert raw["labels"] == [{"name": "bug"}] and raw["user"]["avatar_url"] is None
-    issue = payloads.issue_search({"items": [_item(pull_request=None)]}, "o/r").items[0].as_dict()
-    assert "pull_request" not in issue  # the kind is told by the key, as in GitHub's own answer
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"number": 2**31},
-        {"number": "12"},
-        {"updated_at": "yesterday"},
-        {"user": "alice"},
-        {"labels": "bug"},
-        {"reactions": [1]},
-    ],
-)
-def test_an_item_of_the_wrong_shape_is_upstream_unavailable(overrides):
-    with pytest.raises(UpstreamUnavailable):
-        payloads.issue_search({"items": [_item(**overrides)]}, "octo/hello")
-
-
-def test_item_counts_are_clamped_and_text_cleaned():
-    raw = _item(comments=2**40, reactions={"total_count": 2**40}, title="a\x00b", body="c\x00d")
-    item = payloads.issue_search({"items": [raw]}, "octo/hello").items[0]
-    assert item.comments == PG_INTEGER_MAX and item.reactions.total_count == PG_INTEGER_MAX
-    assert (item.title, item.body) == ("ab", "cd")
 
 
 @pytest.mark.parametrize(

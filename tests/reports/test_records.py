@@ -51,6 +51,28 @@ def test_the_shared_row_of_a_key_is_replaced_in_place_keeping_its_id(slot, db):
     assert (row.tldr_text, row.owner_user_id, row.version) == ("Second.", None, records.REPORT_VERSION)
 
 
+def test_the_window_counts_partial_mark_and_fallbacks_are_stored_and_a_partial_row_expires_soon(slot, db):
+    stub = StubPayload(partial=True, fallbacks={"people": ["alice"]})
+    report_id = _write(slot, stub)
+    row = db.get(Report, report_id)
+    assert row.stats == stub.stats.model_dump() and set(row.stats) == {
+        "pull_requests",
+        "pull_requests_opened",
+        "pull_requests_merged",
+        "issues",
+        "issues_opened",
+        "issues_closed",
+    }
+    assert (row.partial, row.fallbacks) == (True, {"people": ["alice"]})
+    # Asked again within minutes, not at the full refresh period's end.
+    assert row.expires_at - row.generated_at <= records.PARTIAL_REPORT_TTL < EXPIRES - row.generated_at
+    # A whole answer afterwards replaces it, with the full period back.
+    assert _write(slot, StubPayload()) == report_id
+    db.expire_all()
+    row = db.get(Report, report_id)
+    assert (row.partial, row.fallbacks, row.expires_at) == (False, {}, EXPIRES)
+
+
 def test_an_owned_copy_is_its_own_row_and_replaced_only_by_a_newer_one(slot, make_user, db):
     user = make_user(id=7, login="seven")
     shared = _write(slot, StubPayload(tldr="Shared."))

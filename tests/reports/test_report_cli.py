@@ -14,6 +14,7 @@ from tools.fakes.github_activity import seed_activity
 @pytest.fixture
 def service_token(fake_github, settings_env):
     settings_env(GITHUB_TOKEN="gho_fake_service_token")
+    fake_github.add_user("oss-tldr-service", "gho_fake_service_token")  # a token GitHub issued
     return "gho_fake_service_token"
 
 
@@ -57,3 +58,12 @@ def test_bad_repository_reference_is_refused_before_any_call(engine, fake_github
     code, _, err = run("not a repo")
     assert code == 1 and "error:" in err
     assert fake_github.count() == 0
+
+
+def test_without_github_token_it_says_to_set_it_and_asks_github_nothing(engine, fake_github, settings_env):
+    settings_env(GITHUB_TOKEN=None)
+    seed_activity(fake_github, "octo/hello", now=dt.datetime.now(dt.UTC), prs=3, issues=2, seed=9)
+    code, out, err = run("octo/hello")
+    assert code == 1 and out == ""
+    assert "error: GITHUB_TOKEN is not set" in err and "(github_token_missing)" in err
+    assert fake_github.count() == 0  # never an anonymous call

@@ -25,8 +25,16 @@ from tools.fakes.github_activity import seed_activity
 from tools.lambda_local import FakeLambdaContext, http_event, load_handler
 
 REPO = "octo/hello"
-SEARCH = r"^/search/issues$"
+GRAPHQL = r"^/graphql$"  # the one GitHub request of a cold report (oss_tldr.github.activity)
 LOOKUP = r"^/repos/octo/hello$"
+STATS_KEYS = {
+    "pull_requests",
+    "pull_requests_opened",
+    "pull_requests_merged",
+    "issues",
+    "issues_opened",
+    "issues_closed",
+}
 SECTIONS = ("prs", "issues", "people", "tldr")
 
 
@@ -55,9 +63,64 @@ def test_cold_section_is_generated_in_the_same_request(engine, db, seeded, fake_
     assert body["cached"] is False and 0 < len(body["prs"]) <= 10
     assert {"number", "title", "summary", "labels", "user", "assignees", "merged"} <= set(body["prs"][0])
     assert body["generated_at"] and body["expires_at"]
-    assert fake_github.count("GET", LOOKUP) == 1 and fake_github.count("GET", SEARCH) == 2
+    # One GraphQL request and nothing else: no REST lookup, no REST search.
+    assert fake_github.count("POST", GRAPHQL) == 1 and fake_github.count() == 1
+    assert fake_github.graphql_errors == []
     assert count(db, Report) == 1 and count(db, ReportGeneration) == 0
     assert db.scalars(select(ReportJob.status)).one() == "completed"
+
+
+def test_json_sections_carry_the_windows_exact_stats_stale_and_partial(engine, fake_github, alice, bob):
+    """Each JSON section (generated or cached) carries GitHub's exact counts for the window (bots
+    included, merged and closed *inside* the window), ``stale: false`` and ``partial``."""
+    from oss_tldr.windows import window_for
+    from tools.fakes.github_activity import add_item
+
+    end = window_for("last_week").end
+    day = dt.timedelta(days=1)
+    add_item(fake_github, REPO, kind="pr", created_at=end - 3 * day, merged=True, closed_at=end - day)
+    add_item(fake_github, REPO, kind="pr", login="dependabot[bot]", user_type="Bot", created_at=end - 2 * day)
+    # Merged years ago, touched in the window: updated, neither opened nor merged in it.
+    add_item(
+        fake_github,
+        REPO,
+        kind="pr",
+        created_at=end - 800 * day,
+        merged=True,
+        closed_at=end - 790 * day,
+        updated_at=end - day,
+    )
+    add_item(fake_github, REPO, kind="issue", created_at=end - 4 * day, state="closed", closed_at=end - day)
+    add_item(fake_github, REPO, kind="issue", ghost=True, created_at=end - 2 * day)
+    add_item(fake_github, REPO, kind="issue", created_at=end - 100 * day, updated_at=end - 2 * day)
+    # Last touched before the window: in no count.
+    add_item(fake_github, REPO, kind="issue", created_at=end - 100 * day, updated_at=end - 30 * day)
+    expected = {
+        "pull_requests": 3,
+        "pull_requests_opened": 2,
+        "pull_requests_merged": 1,
+        "issues": 3,
+        "issues_opened": 2,
+        "issues_closed": 1,
+    }
+    for user, cached in ((alice, False), (bob, True)):
+        for name in ("prs", "issues", "people"):
+            body = section(user, name).json()
+            assert body["cached"] is (cached or name != "prs"), name
+            assert set(body["stats"]) == STATS_KEYS
+            assert body["stats"] == expected
+            assert body["stale"] is False and body["partial"] is False
+    assert fake_github.count("POST", GRAPHQL) == 1 and fake_github.graphql_errors == []
+
+
+def test_a_partial_github_answer_is_served_marked_partial(engine, db, seeded, fake_github, alice):
+    fake_github.graphql_partial("prsMerged")
+    body = section(alice, "prs").json()
+    assert body["partial"] is True and set(body["stats"]) == STATS_KEYS
+    assert section(alice, "issues").json()["partial"] is True  # the cached copy says so too
+    expires_at = db.scalars(select(Report.expires_at)).one()
+    generated_at = db.scalars(select(Report.generated_at)).one()
+    assert expires_at - generated_at <= dt.timedelta(minutes=10)
 
 
 def test_second_user_gets_cached_report_without_github_calls(
@@ -99,6 +162,8 @@ def test_hundred_concurrent_requests_for_a_cold_key_make_one_generation(
     now = dt.datetime.now(dt.UTC)
     seed_activity(fake_github, REPO, now=now, prs=20, issues=15, seed=11)
     users = [make_user(id=200 + n, login=f"user{n}", github_token=f"gho_fake_user{n}") for n in range(5)]
+    for user in users:
+        fake_github.add_user(user.login, user.github_token, id=user.id)
     requests = [(users[n % 5], SECTIONS[n % 4]) for n in range(100)]
     with ThreadPoolExecutor(100) as pool:
         answers = list(pool.map(lambda req: section(req[0], req[1]), requests))
@@ -112,7 +177,8 @@ def test_hundred_concurrent_requests_for_a_cold_key_make_one_generation(
     assert count(db, ReportJob) == 1
     assert count(db, ReportGeneration) == 0
     github_requests, openai_requests = fake_github.count(), fake_openai.count()
-    assert github_requests == 3
+    assert github_requests == fake_github.count("POST", GRAPHQL) == 1
+    assert fake_github.graphql_errors == []
     assert 1 <= openai_requests <= MAX_LLM_REQUESTS
     # Exactly what one cold report of the same activity costs.
     seed_activity(fake_github, "octo/twin", now=now, prs=20, issues=15, seed=11)
@@ -123,30 +189,40 @@ def test_hundred_concurrent_requests_for_a_cold_key_make_one_generation(
 
 
 # --------------------------------------------------------------------------------- failures
-def test_github_server_error_then_success_is_retried(engine, db, seeded, fake_github, alice):
-    fake_github.fail("GET", SEARCH, status=500, times=1)
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_github_server_error_then_success_is_retried(engine, db, seeded, fake_github, alice, status):
+    fake_github.fail("POST", GRAPHQL, status=status, times=1)
     answer = section(alice, "prs")
     assert answer.status == 200
-    assert fake_github.count("GET", SEARCH) == 3  # one search retried
+    assert fake_github.count("POST", GRAPHQL) == 2  # the one request, retried once
+    assert fake_github.count() == 2
     assert count(db, Report) == 1
 
 
+RATE_LIMITED_BODY = {"message": "API rate limit exceeded for user."}
+
+
+@pytest.mark.parametrize("how", ["rest_403", "rest_429", "graphql_points"])
 def test_github_rate_limit_is_429_with_rate_limit_in_detail_and_caches_nothing(
-    engine, db, seeded, fake_github, alice
+    engine, db, seeded, fake_github, alice, how
 ):
-    reset = str(int(dt.datetime.now(dt.UTC).timestamp()) + 600)
-    fake_github.fail(
-        "GET",
-        SEARCH,
-        status=403,
-        body={"message": "API rate limit exceeded for user."},
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
-        times=5,
-    )
+    """GitHub's rate limit on the GraphQL request, as an HTTP 403 or 429 with the primary limit's headers,
+    or as GraphQL's own HTTP 200 ``RATE_LIMITED`` (the token's points are spent): a 429 whose
+    ``Retry-After`` is GitHub's reset time, and nothing cached."""
+    reset_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=600)
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset_at.timestamp()))}
+    if how == "graphql_points":
+        fake_github.set_graphql_points(alice.github_token, 0, reset_at=reset_at)
+    else:
+        status = 403 if how == "rest_403" else 429
+        fake_github.fail("POST", GRAPHQL, status=status, body=RATE_LIMITED_BODY, headers=headers, times=5)
     answer = section(alice, "prs")
     assert answer.status == 429
+    assert answer.json()["code"] == "github_rate_limited"
     assert "rate limit" in answer.json()["detail"].lower()
-    assert int(answer.headers["retry-after"]) > 0
+    assert 590 <= int(answer.headers["retry-after"]) <= 601  # from GitHub's reset time, not a default
+    assert fake_github.count("POST", GRAPHQL) == 1 and fake_github.count() == 1  # a reset 10 min away
+    assert fake_github.graphql_errors == []
     assert count(db, Report) == 0 and count(db, ReportGeneration) == 0
     assert db.scalars(select(ReportJob.status)).one() == "failed"
 
@@ -187,6 +263,37 @@ def test_crashed_generation_lease_expires_and_the_next_request_regenerates(
     db.expire_all()
     assert db.get(ReportJob, crashed).status == "failed"
     assert count(db, Report) == 1
+
+
+def test_a_user_without_a_github_token_is_401_github_token_missing_with_no_github_request(
+    engine, db, seeded, fake_github, make_user
+):
+    tokenless = make_user(id=300, login="tokenless", github_token=None)
+    answer = section(tokenless, "prs")
+    assert answer.status == 401
+    assert answer.json()["code"] == "github_token_missing"
+    assert fake_github.count() == 0  # never an anonymous call
+    assert count(db, Report) == 0 and count(db, ReportGeneration) == 0
+
+
+def test_the_service_without_github_token_is_401_github_token_missing_with_no_github_request(
+    engine, db, seeded, fake_github, settings_env
+):
+    """The CLI and background jobs ask with ``GITHUB_TOKEN``: without it, a clear 401 naming it."""
+    from oss_tldr.errors import DomainError
+    from oss_tldr.reports import service
+
+    settings_env(GITHUB_TOKEN=None)
+    for ask in (
+        lambda: service.get_section(service.Requester.service(), "octo", "hello", "last_week", "prs"),
+        lambda: service.generate_report(service.Requester.service(), "octo", "hello", "last_week"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            ask()
+        assert (refused.value.status, refused.value.code) == (401, "github_token_missing")
+        assert "GITHUB_TOKEN" in refused.value.detail
+    assert fake_github.count() == 0  # never an anonymous call
+    assert count(db, Report) == 0 and count(db, ReportGeneration) == 0
 
 
 # --------------------------------------------------------------------------------- bad input
@@ -237,11 +344,14 @@ def test_tampered_token_is_401_before_any_database_work(engine, seeded, fake_git
     assert fake_github.count() == 0
 
 
-def test_missing_repository_is_404(engine, fake_github, alice):
+def test_missing_repository_is_404(engine, db, fake_github, alice):
     answer = section(alice, "prs", repo="octo/nothing")
     assert answer.status == 404
-    assert answer.json()["detail"]
-    assert fake_github.count("GET", SEARCH) == 0
+    # Exactly what an outsider of a private repository gets (test below): which it is must not show.
+    assert answer.json() == {"detail": "Repository not found.", "code": "not_found"}
+    assert fake_github.count("POST", GRAPHQL) == 1 and fake_github.count() == 1
+    assert fake_github.graphql_errors == []
+    assert count(db, Report) == 0 and count(db, Repository) == 0
 
 
 # --------------------------------------------------------------------------------- private repositories
@@ -270,7 +380,7 @@ def test_private_report_is_404_for_a_user_whose_token_does_not_reach_it(
     for name in SECTIONS:
         answer = section(bob, name, repo="octo/secret")
         assert answer.status == 404
-        assert answer.json()["detail"] == "Repository not found."
+        assert answer.json() == {"detail": "Repository not found.", "code": "not_found"}
     report_id = db.scalars(select(Report.id)).one()
     assert call_route(bob, "GET", f"/api/v1/reports/{report_id}").status == 404
     accessed = db.scalars(select(UserReportAccess.user_id)).all()
@@ -430,8 +540,10 @@ def test_item_summaries_are_reused_by_an_overlapping_window(engine, fake_github,
 
 def test_a_failed_forced_regeneration_does_not_use_up_the_quota(engine, db, seeded, fake_github, alice):
     assert section(alice, "prs").status == 200
-    fake_github.fail("GET", SEARCH, status=500, times=10)
+    fake_github.reset_counts()
+    fake_github.fail("POST", GRAPHQL, status=500, times=10)
     assert section(alice, "prs", force=True).status == 502
+    assert fake_github.count("POST", GRAPHQL) >= 1  # the forced generation did ask GitHub, and failed
     assert db.scalars(select(ReportForceUsage.count)).all() in ([], [0])
     assert section(alice, "prs").json()["cached"] is True  # the old report is still served
 

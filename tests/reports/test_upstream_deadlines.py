@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import httpx
 import pytest
 from helpers import call
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from oss_tldr import deadline
 from oss_tldr.db.models import ItemSummary, Report
 from oss_tldr.deadline import DeadlineExceeded
 from oss_tldr.errors import UpstreamUnavailable
-from oss_tldr.github.activity import fetch_repository
+from oss_tldr.github.activity import ACTIVITY_QUERY, fetch_activity, variables
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.reports import service
 from oss_tldr.reports.content import build_report_content
@@ -30,7 +31,7 @@ from tools.fakes.github_activity import add_item
 from tools.fakes.trickle import trickling_server
 from tools.lambda_local import FakeLambdaContext
 
-SEARCH = r"^/search/issues$"
+GRAPHQL = r"^/graphql$"  # the one GitHub request of a cold report
 GH_TOKEN = "gho_fake_deadline_user"
 
 
@@ -60,22 +61,22 @@ def user(fake_github, make_user):
     return make_user(id=71, login="octocat", github_token=GH_TOKEN)
 
 
-def test_a_slow_github_search_fails_the_generation_within_a_two_second_deadline(
+def test_a_slow_github_answer_fails_the_generation_within_a_two_second_deadline(
     engine, db, fake_github, user
 ):
-    fake_github.delay("GET", SEARCH, seconds=8, times=10)
+    fake_github.delay("POST", GRAPHQL, seconds=8, times=10)
     with deadline.request_deadline(2), pytest.raises((UpstreamUnavailable, DeadlineExceeded)) as info:
         service.get_section(Requester.user(user.id), "octo", "hello", "last_week", "prs")
     assert info.value.status in (502, 503)
     # Up to 3 retries were configured: none was started once the deadline could not fit one.
-    assert fake_github.count("GET", SEARCH) == 1
+    assert fake_github.count("POST", GRAPHQL) == 1 and fake_github.count() == 1
     assert _count(db, Report) == 0
 
 
-def test_a_slow_github_search_is_a_json_error_from_a_handler_with_three_seconds_left(
+def test_a_slow_github_answer_is_a_json_error_from_a_handler_with_three_seconds_left(
     engine, db, fake_github, user
 ):
-    fake_github.delay("GET", SEARCH, seconds=8, times=10)
+    fake_github.delay("POST", GRAPHQL, seconds=8, times=10)
     status, body, _ = call(
         "ReportsFunction",
         "reports_section.json",
@@ -84,19 +85,22 @@ def test_a_slow_github_search_is_a_json_error_from_a_handler_with_three_seconds_
     )
     assert status in (502, 503) and set(body) == {"detail", "code"}, body
     assert body["code"] in {"upstream_unavailable", "deadline_exceeded"}
-    assert fake_github.count("GET", SEARCH) == 1
+    assert fake_github.count("POST", GRAPHQL) == 1 and fake_github.count() == 1
     assert _count(db, Report) == 0
 
 
 def test_a_slow_model_fails_the_content_within_the_deadline_without_a_retry(
-    engine, db, fake_github, fake_openai
+    engine, db, fake_github, fake_openai, user
 ):
     _recent_activity(fake_github)
-    github = GitHubClient(fake_github.url, GH_TOKEN, sleep=lambda s: None)
-    repo = fetch_repository(github, "octo", "hello")
+    window = window_for("last_week")
+    activity = fetch_activity(
+        GitHubClient(fake_github.url, GH_TOKEN, sleep=lambda s: None), "octo/hello", window
+    )
+    assert activity.prs and activity.issues  # something to summarise
     fake_openai.delay(seconds=8, times=10)
     with deadline.request_deadline(2), pytest.raises((UpstreamUnavailable, DeadlineExceeded)):
-        build_report_content(repo, window_for("last_week"), github=github, summariser=get_summariser())
+        build_report_content(activity, window, summariser=get_summariser())
     assert fake_openai.count() == 1  # the retry budget was there, the deadline was not
     assert _count(db, ItemSummary) == 0
 
@@ -117,10 +121,46 @@ def test_a_slow_model_is_a_json_error_from_a_handler_and_caches_nothing(
     assert _count(db, Report) == 0 and _count(db, ItemSummary) == 0
 
 
-def test_outside_a_request_the_configured_timeouts_apply(fake_github):
-    fake_github.add_repo("octo/hello")
+def test_outside_a_request_the_configured_timeouts_apply(fake_github, user):
     assert deadline.remaining() is None
-    assert GitHubClient(fake_github.url, None).get("/repos/octo/hello").status == 200
+    activity = fetch_activity(GitHubClient(fake_github.url, GH_TOKEN), "octo/hello", window_for("last_week"))
+    assert activity.repository.full_name == "octo/hello" and activity.requests == 1
+
+
+# --- a GitHub that trickles its answer: the request's deadline bounds the whole answer --------------------
+
+
+def _recorded_activity_answer(fake_github) -> bytes:
+    """The fake GitHub's own (schema-checked) answer to the report query: what the trickler sends."""
+    _recent_activity(fake_github)
+    answer = httpx.post(
+        f"{fake_github.url}/graphql",
+        json={"query": ACTIVITY_QUERY, "variables": variables("octo/hello", window_for("last_week"))},
+        headers={"authorization": f"Bearer {GH_TOKEN}"},
+    )
+    assert answer.status_code == 200 and "errors" not in answer.json() and fake_github.graphql_errors == []
+    return answer.content
+
+
+def test_a_github_that_trickles_its_answer_past_the_deadline_ends_the_request_within_it(fake_github, user):
+    """Twenty bytes 0.4 s apart (8 s in all) never trip a per-read timeout: the GraphQL answer is cut at the
+    request's 2 s deadline and no retry is started that the deadline cannot fit."""
+    with trickling_server(_recorded_activity_answer(fake_github)) as (url, connections):
+        github = GitHubClient(url, GH_TOKEN, sleep=lambda s: None)
+        with deadline.request_deadline(2), pytest.raises((UpstreamUnavailable, DeadlineExceeded)) as info:
+            fetch_activity(github, "octo/hello", window_for("last_week"))
+    assert info.value.status in (502, 503)
+    assert len(connections) == 1
+
+
+def test_a_github_that_trickles_its_answer_within_the_deadline_is_used(fake_github, user):
+    answer = _recorded_activity_answer(fake_github)
+    window = window_for("last_week")
+    with trickling_server(answer, drip=3, interval=0.05) as (url, connections), deadline.request_deadline(10):
+        activity = fetch_activity(GitHubClient(url, GH_TOKEN), "octo/hello", window)
+    assert len(connections) == 1
+    assert (activity.stats.pull_requests, activity.stats.issues) == (2, 2)
+    assert len(activity.prs) == 2 and len(activity.issues) == 2
 
 
 # --- a model that trickles its answer: the timeout bounds the whole answer, not each read --------------

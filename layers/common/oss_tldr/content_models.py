@@ -40,6 +40,34 @@ class Item(BaseModel):
     merged: bool = False
 
 
+class ReportStats(BaseModel):
+    """GitHub's own counts for a report's window, bots included (the lists leave bots out; these do not):
+    pull requests and issues updated in the window, opened in it, and merged or closed inside it. A pull
+    request merged years ago and touched in the window counts in ``pull_requests`` only."""
+
+    # Every key is always served (a stored report without counts reads as zeros): required in the schema.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "required": [
+                "pull_requests",
+                "pull_requests_opened",
+                "pull_requests_merged",
+                "issues",
+                "issues_opened",
+                "issues_closed",
+            ]
+        },
+    )
+
+    pull_requests: int = 0
+    pull_requests_opened: int = 0
+    pull_requests_merged: int = 0
+    issues: int = 0
+    issues_opened: int = 0
+    issues_closed: int = 0
+
+
 class Person(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

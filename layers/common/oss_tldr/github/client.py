@@ -61,6 +61,23 @@ class GitHubUnauthorized(DomainError):
     default_detail = "GitHub refused the stored credentials; sign in again."
 
 
+class GitHubTokenMissing(DomainError):
+    """No token to ask GitHub with: we never make anonymous calls (60 an hour per IP, shared by everyone)."""
+
+    status, code = 401, "github_token_missing"
+    default_detail = (
+        "No GitHub token to ask GitHub with: sign in with GitHub again, or set GITHUB_TOKEN (a personal "
+        "access token) for the CLI and background jobs."
+    )
+
+
+def require_token(token: str | None) -> str:
+    """``token``, or :class:`GitHubTokenMissing` (401) when there is none."""
+    if not token:
+        raise GitHubTokenMissing()
+    return token
+
+
 class GitHubForbidden(DomainError):
     status, code, default_detail = 403, "github_forbidden", "GitHub refused access to this resource."
 
@@ -188,6 +205,10 @@ class GitHubClient:
         self._clock = clock
         self._on_request = on_request
         self.requests_made = 0
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self._token)
 
     def __repr__(self) -> str:  # never show the token
         return f"GitHubClient({self.base_url!r}, token={'set' if self._token else 'none'})"

@@ -1,8 +1,9 @@
 """The one parsing boundary for GitHub answers: models of exactly the fields we read.
 
-Every GitHub payload a caller uses — a repository, the signed-in user's profile, the two search envelopes,
-the OAuth token answer — is validated here before anything reads it, so a malformed answer (an array where
-an object belongs, ``"items": {"a": 1}``, a string where a number belongs) is a 502
+Every GitHub REST payload a caller uses — a repository, the signed-in user's profile, the repository
+search, the OAuth token answer — is validated here before anything reads it (and the report query's
+GraphQL answer with these field types, :mod:`oss_tldr.github.activity_payloads`), so a malformed answer
+(an array where an object belongs, ``"items": {"a": 1}``, a string where a number belongs) is a 502
 ``upstream_unavailable`` at the boundary instead of a ``TypeError`` (a 500) somewhere later, and never an
 empty report that gets cached. What passes is safe to store and serve:
 
@@ -28,9 +29,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -224,80 +223,6 @@ class RepositorySearch(_Payload):
     items: list[RepositoryPayload]
 
 
-# --------------------------------------------------------------------------------- issue search
-class Label(_Payload):
-    name: Name
-
-
-class Reactions(_Payload):
-    total_count: Count = 0
-
-
-class PullRequestRef(_Payload):
-    merged_at: Timestamp = None
-
-
-def _label(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
-
-
-class IssueItem(_Payload):
-    """An issue or pull request of ``GET /search/issues`` (a pull request carries ``pull_request``).
-
-    ``html_url`` needs the repository's full name to be rebuilt: validate with
-    ``context={"full_name": "owner/repo"}``."""
-
-    number: Annotated[int, _identifier(1, PG_INTEGER_MAX)]
-    id: GitHubId = 0
-    node_id: OptionalName = None
-    title: Annotated[str, BeforeValidator(_title)] = ""
-    body: Annotated[str | None, _optional_text(MAX_TEXT)] = None
-    state: Annotated[str, _text(20)] = "open"
-    html_url: Link = None
-    created_at: Timestamp = None
-    updated_at: Timestamp = None
-    closed_at: Timestamp = None
-    comments: Count = 0
-    reactions: Reactions = Field(default_factory=Reactions)
-    labels: Annotated[list[Annotated[Label, BeforeValidator(_label)]], BeforeValidator(_list)] = Field(
-        default_factory=list
-    )
-    user: UserRef | None = None
-    assignees: Annotated[list[UserRef], BeforeValidator(_list)] = Field(default_factory=list)
-    author_association: Annotated[str | None, _optional_text(32)] = None
-    pull_request: PullRequestRef | None = None
-
-    @field_validator("reactions", mode="before")
-    @classmethod
-    def _reactions(cls, value: Any) -> Any:
-        return {} if value is None else value
-
-    @model_validator(mode="after")
-    def _urls(self, info: ValidationInfo) -> IssueItem:
-        if urls.is_github_web_url(self.html_url):
-            return self
-        full_name = (info.context or {}).get("full_name")
-        if not isinstance(full_name, str):
-            raise ValueError("an item link that is not GitHub's, and no repository to rebuild it from")
-        self.html_url = urls.item_url(full_name, self.number, pull_request=self.pull_request is not None)
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        """The shape the report content code reads (GitHub's own; ``pull_request`` only on a PR)."""
-        data = self.model_dump()
-        if self.pull_request is None:
-            del data["pull_request"]
-        return data
-
-
-class IssueSearch(_Payload):
-    """``GET /search/issues``: ``items`` must be there and be a list (else nothing can be trusted)."""
-
-    total_count: Count = 0
-    incomplete_results: Flag = False
-    items: list[IssueItem]
-
-
 # --------------------------------------------------------------------------------- OAuth
 class OAuthTokenAnswer(_Payload):
     """``POST /login/oauth/access_token`` (JSON): a token, or ``{"error": ...}`` on a 200 as GitHub does."""
@@ -351,10 +276,6 @@ def repository_search(data: Any) -> RepositorySearch:
     return parse(RepositorySearch, data, what="repository search")
 
 
-def issue_search(data: Any, full_name: str) -> IssueSearch:
-    return parse(IssueSearch, data, what="issue search", context={"full_name": full_name})
-
-
 def user_profile(data: Any) -> UserProfile:
     return parse(UserProfile, data, what="user profile")
 
@@ -371,14 +292,11 @@ def parse_error(what: str) -> UpstreamUnavailable:
 __all__ = [
     "PG_BIGINT_MAX",
     "PG_INTEGER_MAX",
-    "IssueItem",
-    "IssueSearch",
     "OAuthTokenAnswer",
     "RepositoryPayload",
     "RepositorySearch",
     "UserProfile",
     "UserRef",
-    "issue_search",
     "oauth_token",
     "parse",
     "repositories",

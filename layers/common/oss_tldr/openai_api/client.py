@@ -3,12 +3,13 @@ whose outcome is an answer or a domain error.
 
 :func:`chat_client` is the one factory: the API key (or its secret), the base URL, the timeout, the SDK's
 own retries off (so every request is counted by the caller) and an HTTP client bounded by wall-clock time
-(:mod:`oss_tldr.openai_api.wallclock`). :meth:`ChatClient.complete_json` asks once: its timeout is
-``OPENAI_TIMEOUT_SECONDS`` or what is left of the request's deadline, whichever is shorter (503
-``deadline_exceeded`` when too little is left to ask, :mod:`oss_tldr.deadline`). A 429 is our 429
-(``RateLimited``, ``openai_rate_limited``, ``Retry-After`` read by :mod:`oss_tldr.retry_after`), any
-other refusal a 502; a 5xx, a dropped connection, a timeout or a body the SDK cannot read is
-:class:`Retryable` — whether to ask again (the budget, the deadline) is the caller's decision.
+(:mod:`oss_tldr.openai_api.wallclock`). :meth:`ChatClient.complete_json` asks once, for an answer held
+to a strict JSON schema (Structured Outputs). Its timeout is ``OPENAI_TIMEOUT_SECONDS`` or what is left of
+the request's deadline, whichever is shorter (503 ``deadline_exceeded`` when too little is left to ask,
+:mod:`oss_tldr.deadline`). A 429 is our 429 (``RateLimited``, ``openai_rate_limited``, ``Retry-After``
+read by :mod:`oss_tldr.retry_after`), any other refused request a 502; a 5xx, a dropped connection, a
+timeout or a body the SDK cannot read is :class:`Retryable` — whether to ask again (the budget, the
+deadline) is the caller's decision. A model that declines to answer says so in ``ChatAnswer.refusal``.
 
 This module imports the OpenAI SDK: import it only on the path that asks the model.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+from pydantic import BaseModel
 
 from oss_tldr import deadline
 from oss_tldr.errors import RateLimited, UpstreamUnavailable
@@ -50,6 +52,32 @@ class ChatAnswer:
     content: str | None
     finish_reason: str | None
     total_tokens: int | None
+    refusal: str | None = None  # the model declined to answer (Structured Outputs' refusal)
+
+
+_SCHEMA_KEYS = frozenset({"type", "properties", "items", "$ref", "$defs", "description", "enum", "anyOf"})
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema as Structured Outputs' strict mode takes it: every object closed
+    (``additionalProperties: false``) with all its properties required, and only the keywords strict mode
+    supports (no defaults, titles or length bounds: the answer's own checks enforce those)."""
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: strict(v) for k, v in node.items() if k in _SCHEMA_KEYS}
+        if "properties" in out:
+            out["properties"] = {name: strict(sub) for name, sub in node["properties"].items()}
+            out["required"] = list(out["properties"])
+            out["additionalProperties"] = False
+        if "$defs" in out:
+            out["$defs"] = {name: strict(sub) for name, sub in node["$defs"].items()}
+        return out
+
+    return strict(model.model_json_schema())  # type: ignore[no-any-return]
 
 
 def _retry_after(exc: openai.APIStatusError) -> int:
@@ -69,15 +97,26 @@ class ChatClient:
     def __repr__(self) -> str:  # never show the key
         return f"ChatClient(timeout={self._timeout})"
 
-    def complete_json(self, *, model: str, system: str, user: str, max_tokens: int) -> ChatAnswer:
-        """One chat completion asking for a JSON object. Raises :class:`RateLimited` (429),
-        :class:`UpstreamUnavailable` (502, a refusal), ``DeadlineExceeded`` (503) or
-        :class:`Retryable`."""
+    def complete_json(
+        self, *, model: str, system: str, user: str, max_tokens: int, schema: type[BaseModel]
+    ) -> ChatAnswer:
+        """One chat completion whose answer must follow ``schema`` (Structured Outputs: a strict
+        ``json_schema`` derived from the pydantic model). Raises :class:`RateLimited` (429),
+        :class:`UpstreamUnavailable` (502, a refused request), ``DeadlineExceeded`` (503) or
+        :class:`Retryable`; a model's refusal to answer comes back as ``ChatAnswer.refusal``."""
+        response_format: Any = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": schema.__name__.strip("_"),
+                "strict": True,
+                "schema": strict_json_schema(schema),
+            },
+        }
         try:
             response: Any = self._client.chat.completions.create(
                 model=model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                response_format={"type": "json_object"},
+                response_format=response_format,
                 temperature=0.2,
                 max_completion_tokens=max_tokens,
                 # What is left of the request's deadline, if less (503 when too little is left to ask).
@@ -102,7 +141,13 @@ class ChatClient:
         if not response.choices:
             return ChatAnswer(content=None, finish_reason=None, total_tokens=tokens)
         choice = response.choices[0]
-        return ChatAnswer(choice.message.content, choice.finish_reason, tokens)
+        refusal = getattr(choice.message, "refusal", None)
+        return ChatAnswer(
+            choice.message.content,
+            choice.finish_reason,
+            tokens,
+            refusal=str(refusal)[:500] if refusal else None,
+        )
 
 
 def _http_client() -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Repository, RepositoryAccessCheck
-from oss_tldr.reports.models import Visibility
+from oss_tldr.reports.models import Visibility, repository_id_for
 
 
 def remembered(user_id: Any, repository_id: Any) -> Exists:
@@ -30,14 +30,16 @@ def remembered(user_id: Any, repository_id: Any) -> Exists:
     )
 
 
-def upsert_repository(payload: dict[str, Any]) -> tuple[int, bool]:
-    """Insert or refresh the ``repositories`` row of a GitHub repository payload: ``(id, is_private)``."""
+def upsert_repository(payload: Any, *, asked: str | None = None) -> tuple[int, bool]:
+    """Insert or refresh the ``repositories`` row of a GitHub repository payload (found by GitHub's id;
+    ``asked``, the name it was asked by, kept as an alias when GitHub names it otherwise):
+    ``(id, is_private)``."""
     # Deferred for cold start only (repos.store loads the repository payload models, ~20 ms, which the hit
     # path never needs); reports sits above repos in the layers contract, so this hides no cycle.
     from oss_tldr.repos.store import upsert_repository_row
 
     with session_scope() as session:
-        known = upsert_repository_row(session, payload)
+        known = upsert_repository_row(session, payload, asked=asked)
     return known.id, known.is_private
 
 
@@ -62,12 +64,12 @@ def has_remembered_access(user_id: int, repository_id: int) -> bool:
 
 
 def repository_visibility(full_name: str, user_id: int | None) -> Visibility | None:
-    """The known ``repositories`` row of ``full_name`` and the user's remembered access; None when the
-    repository was never looked up. One statement."""
+    """The known ``repositories`` row of ``full_name`` (by its name or a former one) and the user's
+    remembered access; None when the repository was never looked up. One statement."""
     with session_scope() as session:
         row = session.execute(
             select(Repository.is_private, remembered(user_id, Repository.id).label("access_ok")).where(
-                Repository.full_name == full_name.lower()
+                Repository.id == repository_id_for(full_name)
             )
         ).first()
     if row is None:

@@ -10,9 +10,11 @@ the one that must stay close to a bare ``SELECT``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import text
 
+from oss_tldr.content_models import ReportStats
 from oss_tldr.db.engine import get_engine
 from oss_tldr.reports.models import Fingerprint, SectionHit
 from oss_tldr.reports.records import ACCESS_RECORD_INTERVAL
@@ -29,9 +31,13 @@ _SECTION_COLUMN = {
 # With a session id, the caller's session row is checked by the same statement (the rules of
 # ``identity.sessions.load_active_session``: not revoked, not expired): authentication and the cache hit
 # share one round trip. The JWT signature was checked before, without the database.
+# The window's counts as JSON text, every key present (a report written before counts were stored has {}).
+# (": " with its space: ":0" would read as a bind parameter in the statement's text.)
+STATS_SQL = f"(jsonb '{json.dumps(ReportStats().model_dump())}' || r.stats)::text"
 _HIT_SQL = """
 WITH hit AS (
     SELECT r.id, r.repository_id, repo.is_private, {column} AS data, r.generated_at, r.expires_at,
+           {stats} AS stats, r.partial,
            (ac.user_id IS NOT NULL) AS access_ok, {session_ok} AS session_ok
     FROM repositories repo
     JOIN reports r
@@ -39,11 +45,15 @@ WITH hit AS (
      AND r.timeframe_start = :start AND r.timeframe_end = :end AND r.owner_user_id IS NULL
     LEFT JOIN repository_access_checks ac
       ON ac.user_id = :user_id AND ac.repository_id = repo.id AND ac.expires_at > now(){session_join}
-    WHERE repo.full_name = :full_name
+    WHERE repo.id = coalesce(
+        (SELECT id FROM repositories WHERE full_name = :full_name),
+        (SELECT repository_id FROM repository_aliases WHERE full_name = :full_name)
+    )
       AND (r.expires_at IS NULL OR r.expires_at > now())
       AND r.summariser = :summariser AND r.prompt_version = :prompt_version
 ){access_cte}
-SELECT id, repository_id, is_private, data, generated_at, expires_at, access_ok, session_ok FROM hit
+SELECT id, repository_id, is_private, data, generated_at, expires_at, stats, partial, access_ok, session_ok
+FROM hit
 """
 _SESSION_JOIN = """
     LEFT JOIN sessions s
@@ -66,6 +76,7 @@ _HIT_STATEMENTS = {
     (section, with_user, with_session): text(
         _HIT_SQL.format(
             column=column,
+            stats=STATS_SQL,
             access_cte=_ACCESS_CTE if with_user else "",
             session_ok="(s.id IS NOT NULL)" if with_session else "true",
             session_join=_SESSION_JOIN if with_session else "",
@@ -115,6 +126,8 @@ def find_section(
         access_ok=row.access_ok,
         session_ok=row.session_ok,
         data=row.data,
+        stats=row.stats,
+        partial=row.partial,
         generated_at=row.generated_at,
         expires_at=row.expires_at,
     )

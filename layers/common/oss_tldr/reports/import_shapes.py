@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import (
@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from oss_tldr import urls
-from oss_tldr.content_models import Item, Person, UserRef
+from oss_tldr.content_models import Item, Person, ReportStats, UserRef
 from oss_tldr.errors import BadRequest, ValidationFailed
 from oss_tldr.limits import PG_INTEGER_MAX
 from oss_tldr.repo_refs import full_name_key, parse_repo_ref
@@ -169,6 +169,17 @@ class ImportedReport:
     version: int
     summariser: str = IMPORTED_SUMMARISER
     prompt_version: str | None = None
+    partial: bool = False
+    fallbacks: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def stats(self) -> ReportStats:
+        """An export carries no counts of its own: what its lists show is all that is known."""
+        return ReportStats(
+            pull_requests=len(self.prs),
+            pull_requests_merged=sum(1 for pr in self.prs if isinstance(pr, dict) and pr.get("merged")),
+            issues=len(self.issues),
+        )
 
 
 def repo_ref(entry: Any) -> Ref | None:

@@ -24,6 +24,7 @@ from oss_tldr.reports.models import (
     PollState,
     ReportPayload,
     ReportSlot,
+    repository_id_for,
 )
 from oss_tldr.reports.records import has_opened, write_report
 
@@ -266,7 +267,7 @@ def job_view(job_id: uuid.UUID, *, visible_to: int | None = None) -> JobView | N
     stmt = select(ReportJob).where(ReportJob.id == job_id)
     if visible_to is not None:
         access_shown = or_(remembered(visible_to, Repository.id), has_opened(visible_to, ReportJob.report_id))
-        stmt = stmt.outerjoin(Repository, Repository.full_name == ReportJob.repo).where(
+        stmt = stmt.outerjoin(Repository, Repository.id == repository_id_for(ReportJob.repo)).where(
             or_(
                 ReportJob.requested_by == visible_to,
                 and_(Repository.id.is_not(None), or_(Repository.is_private.is_(False), access_shown)),

@@ -10,16 +10,34 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select
 
-from oss_tldr.db.models import Report, ReportGeneration, Repository
+from oss_tldr.content_models import ReportStats
+from oss_tldr.db.models import Report, ReportGeneration, Repository, RepositoryAlias
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
+
+
+def repository_id_for(full_name: Any) -> ScalarSelect[Any]:
+    """The ``repositories.id`` a name leads to: the row's current name, else a name it had before a rename
+    or transfer (``repository_aliases``). The one rule of every lookup by name (the cache hit spells it in
+    its SQL: :mod:`oss_tldr.reports.hit`). ``full_name``: a name, or a column of lower-case names."""
+    key = full_name.lower() if isinstance(full_name, str) else full_name
+    # Each lookup reads its own table, correlated to nothing else but the column it is given: without
+    # correlate_except, a column's table (report_jobs) would join each lookup as a FROM of its own (one row
+    # per job: "more than one row returned by a subquery" once there are two jobs).
+    by_name = select(Repository.id).where(Repository.full_name == key).correlate_except(Repository)
+    by_alias = (
+        select(RepositoryAlias.repository_id)
+        .where(RepositoryAlias.full_name == key)
+        .correlate_except(RepositoryAlias)
+    )
+    return select(func.coalesce(by_name.scalar_subquery(), by_alias.scalar_subquery())).scalar_subquery()
 
 
 def report_key_where(
@@ -60,7 +78,7 @@ class CacheKey:
 
     def report_where(self) -> ColumnElement[bool]:
         """The key's shared row: an imported copy is never the cache."""
-        repository_id = select(Repository.id).where(Repository.full_name == self.repo).scalar_subquery()
+        repository_id = repository_id_for(self.repo)
         return report_key_where(repository_id, self.timeframe, self.start, self.end, owner_user_id=None)
 
 
@@ -108,6 +126,12 @@ class ReportPayload(Protocol):
     def summariser(self) -> str: ...
     @property
     def prompt_version(self) -> str | None: ...
+    @property
+    def stats(self) -> ReportStats: ...
+    @property
+    def partial(self) -> bool: ...
+    @property
+    def fallbacks(self) -> Mapping[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,8 @@ class SectionHit:
     data: str  # JSON text of the section's array, or the TL;DR text
     generated_at: dt.datetime
     expires_at: dt.datetime | None
+    stats: str  # JSON text of the window's counts (content_models.ReportStats)
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -138,6 +164,8 @@ class StoredReport:
     generated_at: dt.datetime
     expires_at: dt.datetime | None
     version: int
+    stats: dict[str, int] = field(default_factory=dict)  # content_models.ReportStats, every key
+    partial: bool = False
     owner_user_id: int | None = None  # set: one user's own imported copy, served to that user only
     # The viewer asked about by ``load_report(viewer=)`` has a record of seeing this report: an access row
     # of it, or a remembered positive access check of its repository.

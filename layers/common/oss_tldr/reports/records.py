@@ -14,11 +14,19 @@ from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from oss_tldr.content_models import ReportStats
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Report, Repository, UserReportAccess
 from oss_tldr.identity.audit import REPORT_INVALIDATED, REPOSITORY_REPORTS_INVALIDATED, record_audit
 from oss_tldr.reports.access import remembered
-from oss_tldr.reports.models import REPORT_VERSION, CacheKey, ReportPayload, ReportSlot, StoredReport
+from oss_tldr.reports.models import (
+    REPORT_VERSION,
+    CacheKey,
+    ReportPayload,
+    ReportSlot,
+    StoredReport,
+    repository_id_for,
+)
 from oss_tldr.text import pg_json, pg_text
 
 # A report names its repository as GitHub displays it (``Octo/Hello``), like the repositories API does;
@@ -65,6 +73,8 @@ def has_opened(user_id: Any, report_id: Any) -> Exists:
 
 
 # --------------------------------------------------------------------------------- the report-row writer
+# A report made from a partial GitHub answer expires this soon at the latest (the next request asks again).
+PARTIAL_REPORT_TTL = dt.timedelta(minutes=10)
 _KEY_COLUMNS = (Report.repository_id, Report.timeframe, Report.timeframe_start, Report.timeframe_end)
 
 
@@ -102,7 +112,13 @@ def write_report(
         "version": version,
         "summariser": content.summariser,
         "prompt_version": content.prompt_version,
+        "stats": content.stats.model_dump(),
+        "partial": content.partial,
+        "fallbacks": pg_json(dict(content.fallbacks)),
     }
+    if content.partial and expires_at is not None:
+        # GitHub answered part of the query: served, marked, and asked again within minutes.
+        values["expires_at"] = func.least(expires_at, func.now() + PARTIAL_REPORT_TTL)
     stmt = pg_insert(Report).values(
         repository_id=slot.repository_id,
         timeframe=slot.timeframe,
@@ -147,6 +163,8 @@ def _stored(row: Any, viewer_seen: bool = False) -> StoredReport:
         generated_at=report.generated_at,
         expires_at=report.expires_at,
         version=report.version,
+        stats=ReportStats.model_validate(report.stats or {}).model_dump(),
+        partial=report.partial,
         owner_user_id=report.owner_user_id,
         viewer_seen=viewer_seen,
     )
@@ -202,7 +220,7 @@ def invalidate_report(report_id: int, *, actor_user_id: int) -> bool:
 def invalidate_repository(full_name: str, *, actor_user_id: int) -> int:
     """Delete every report of a repository and audit it, in one transaction; the number deleted. Deleting
     nothing changes nothing: no audit row."""
-    repository_id = select(Repository.id).where(Repository.full_name == full_name.lower()).scalar_subquery()
+    repository_id = repository_id_for(full_name)
     with session_scope() as session:
         deleted = len(
             session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oss_tldr.content_models import Item, Person
+from oss_tldr.content_models import Item, Person, ReportStats
 from oss_tldr.repo_refs import REPO_REF_DOC
 from oss_tldr.windows import TIMEFRAMES
 
@@ -23,6 +23,9 @@ class Report(BaseModel):
     expires_at: str | None
     version: int
     cached: bool
+    stats: ReportStats  # GitHub's exact counts for the window
+    stale: bool  # served past its expiry while one refresh runs
+    partial: bool  # GitHub answered part of the query: the report expires within minutes
 
 
 class ReportSummary(BaseModel):
@@ -80,6 +83,9 @@ class _Section(BaseModel):
     generated_at: str
     expires_at: str | None
     report_id: int
+    stats: ReportStats
+    stale: bool
+    partial: bool
 
 
 class PrsSection(_Section):

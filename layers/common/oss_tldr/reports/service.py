@@ -8,9 +8,10 @@ A request for ``(owner/repo, timeframe)``:
    token was shown to reach it in the last few minutes (else ``GET /repos/{owner}/{repo}`` with the
    caller's token first);
 3. on a miss runs :func:`cache.get_or_generate`: one generation per key across requests and containers.
-   The generation looks the repository up with the *generator's* token (request 1 of 3; it also upserts
-   the ``repositories`` row and is the generator's private-access check), then builds the content
-   (2 searches, ≤ 4 chat completions). Waiters make no GitHub call for a public repository.
+   The generation asks GitHub once with the *generator's* token (one GraphQL query: the repository, the
+   window's exact counts and the ranked candidates; it also upserts the ``repositories`` row by GitHub's
+   id and is the generator's private-access check), then builds the content (≤ 2 chat completions).
+   Waiters make no GitHub call for a public repository.
 
 Who may see what (the requester, private repositories, privacy before the single flight) is
 :mod:`oss_tldr.reports.visibility`; the force quota is :mod:`oss_tldr.reports.quota`; the listings and
@@ -42,7 +43,8 @@ from oss_tldr.reports.visibility import (
     ensure_private_access,
     establish_visibility,
     github_client,
-    lookup,
+    record_repository,
+    repository_not_found,
 )
 from oss_tldr.settings import Settings, get_settings
 from oss_tldr.windows import TIMEFRAMES, Window, is_timeframe, window_for
@@ -70,6 +72,8 @@ class SectionResult:
     generated_at: dt.datetime
     expires_at: dt.datetime | None
     report_id: int
+    stats: str  # JSON text of the window's counts
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def _generator(
     requester: Requester, owner: str, repo: str, window: Window, listener: ProgressListener | None
 ) -> cache.Generate[Any]:
     def generate(progress: cache.Progress) -> cache.Generated[Any]:
-        from oss_tldr.reports.content import build_report_content  # the cold path only
+        from oss_tldr.github.activity import fetch_activity  # the cold path only
+        from oss_tldr.reports.content import build_report_content
         from oss_tldr.reports.summarise import get_summariser
 
         def report(pct: int, message: str) -> None:
@@ -131,13 +136,15 @@ def _generator(
             if listener is not None:
                 listener(pct, message)
 
-        report(1, "Looking the repository up on GitHub")
-        github = github_client(requester.token())
-        repository_id, payload = lookup(requester, owner, repo, github)
+        report(1, "Asking GitHub for the window's activity")
+        asked = f"{owner}/{repo}"
+        try:
+            activity = fetch_activity(github_client(requester.token()), asked, window)  # the one request
+        except NotFound as exc:  # missing, or not visible to the token: the REST lookup's very 404
+            raise repository_not_found() from exc
+        repository_id = record_repository(requester, activity.repository, asked=asked)
         report(LOOKED_UP, "Repository found")  # followers waiting for its row may read it now
-        content = build_report_content(
-            payload, window, github=github, summariser=get_summariser(), progress=report
-        )
+        content = build_report_content(activity, window, summariser=get_summariser(), progress=report)
         return cache.Generated(repository_id, content)
 
     return generate
@@ -233,6 +240,8 @@ def get_section(
         generated_at=report.generated_at,
         expires_at=report.expires_at,
         report_id=report.id,
+        stats=json.dumps(report.stats, separators=(",", ":")),
+        partial=report.partial,
     )
 
 
@@ -251,6 +260,8 @@ def _serve_hit(requester: Requester, owner: str, repo: str, section: str, hit: S
         generated_at=hit.generated_at,
         expires_at=hit.expires_at,
         report_id=hit.report_id,
+        stats=hit.stats,
+        partial=hit.partial,
     )
 
 

@@ -64,28 +64,43 @@ class Requester:
 
 
 def github_client(token: str | None, settings: Settings | None = None) -> GitHubClient:
+    """The one GitHub client factory's client for ``token`` (none: :class:`GitHubTokenMissing`, never an
+    anonymous call)."""
     from oss_tldr.github.client import github_client as factory  # the one factory; httpx on a miss only
+    from oss_tldr.github.client import require_token
 
-    return factory(token, settings)
+    return factory(require_token(token), settings)
 
 
-def lookup(
-    requester: Requester, owner: str, repo: str, github: GitHubClient | None = None
-) -> tuple[int, dict[str, Any]]:
-    """``GET /repos/{owner}/{repo}`` with the requester's token: upserts the repository row and, for a
-    private repository, remembers that this user can see it. 404 is "not found" (private and missing
-    look the same); 403, 429 and 5xx propagate (fail closed). ``(repository id, payload)``."""
-    from oss_tldr.github.activity import fetch_repository  # cold start: httpx and the client, a miss only
-
-    try:
-        payload = fetch_repository(github or github_client(requester.token()), owner, repo)
-    except NotFound as exc:
-        raise NotFound("Repository not found.", code="not_found") from exc
-    repository_id, is_private = access.upsert_repository(payload)
+def record_repository(requester: Requester, payload: Any, *, asked: str) -> int:
+    """Store what GitHub said of a repository the requester's token reached (its row by GitHub's id; the
+    asked name an alias when GitHub calls it otherwise now) and, when private, remember that this user can
+    see it. The ``repositories.id``."""
+    repository_id, is_private = access.upsert_repository(payload, asked=asked)
     if is_private and requester.user_id is not None:
         ttl = dt.timedelta(seconds=get_settings().private_access_ttl_seconds)
         access.remember_access(requester.user_id, repository_id, ttl)
-    return repository_id, payload
+    return repository_id
+
+
+def repository_not_found() -> NotFound:
+    """The one 404 of a repository the requester cannot see, private or missing alike (same status, code
+    and detail): the REST lookup's and the generation's GraphQL request's."""
+    return NotFound("Repository not found.", code="not_found")
+
+
+def lookup(requester: Requester, owner: str, repo: str) -> int:
+    """``GET /repos/{owner}/{repo}`` with the requester's token (the one repository lookup,
+    :func:`oss_tldr.github.users.get_repository`), recorded by :func:`record_repository`. 404 is "not
+    found" (private and missing look the same); 401, 403, 429 and 5xx propagate (fail closed)."""
+    from oss_tldr.github.client import require_token  # cold start: httpx and the client, a miss only
+    from oss_tldr.github.users import get_repository
+
+    try:
+        payload = get_repository(require_token(requester.token()), owner, repo)
+    except NotFound as exc:
+        raise repository_not_found() from exc
+    return record_repository(requester, payload, asked=f"{owner}/{repo}")
 
 
 def ensure_private_access(requester: Requester, owner: str, repo: str, repository_id: int) -> None:

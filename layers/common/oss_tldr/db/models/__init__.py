@@ -9,6 +9,7 @@ from oss_tldr.db.models.content import ItemSummary
 from oss_tldr.db.models.core import (
     Report,
     Repository,
+    RepositoryAlias,
     User,
     UserReportAccess,
     UserRepository,
@@ -28,6 +29,7 @@ __all__ = [
     "ReportJob",
     "Repository",
     "RepositoryAccessCheck",
+    "RepositoryAlias",
     "User",
     "UserReportAccess",
     "UserRepository",

@@ -78,7 +78,29 @@ class Repository(Base):
     __table_args__ = (
         UniqueConstraint("full_name"),
         Index("ix_repositories_owner", "owner"),
+        # GitHub's immutable id: a renamed or transferred repository keeps its one row (and its reports).
+        Index(
+            "ix_repositories_github_id",
+            "github_id",
+            unique=True,
+            postgresql_where=text("github_id IS NOT NULL"),
+        ),
     )
+
+
+class RepositoryAlias(Base):
+    """A name a repository was known by before a rename or transfer (lower-case ``owner/name``): asking by
+    it finds the repository's row, so its reports are cache hits with no GitHub call."""
+
+    __tablename__ = "repository_aliases"
+
+    full_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    repository_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False
+    )
+    created_at: Mapped[dt.datetime] = created_at_column()
+
+    __table_args__ = (Index("ix_repository_aliases_repository_id", "repository_id"),)
 
 
 class UserRepository(Base):
@@ -124,6 +146,14 @@ class Report(Base):
     # written by another summariser or prompt is a cache miss (it is regenerated, replacing this row).
     summariser: Mapped[str | None] = mapped_column(String(100))
     prompt_version: Mapped[str | None] = mapped_column(String(32))
+    # GitHub's exact counts for the window (content_models.ReportStats); {} for reports older than them.
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    # GitHub answered part of the query with errors: served with "partial": true, expiring within minutes.
+    partial: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    # What the model left out and the extractive summariser wrote: {"items": [...], "people": [...]}.
+    fallbacks: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
     # NULL: a shared cache row. Set: the importing user's own copy of an imported report (theirs alone).
     owner_user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
 

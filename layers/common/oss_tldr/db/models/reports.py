@@ -79,7 +79,7 @@ class ReportGeneration(Base):
     """The single-flight lease of one cache key (present only while the key is being generated).
 
     Keyed by the lower-case repository name rather than its id: on a cold key the repository may not be
-    known yet, and only the generator looks it up on GitHub (the lookup is one of its three requests)."""
+    known yet, and only the generator looks it up on GitHub (its one GraphQL request is the lookup)."""
 
     __tablename__ = "report_generations"
 

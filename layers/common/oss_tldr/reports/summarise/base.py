@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from oss_tldr.content_models import ReportStats
 from oss_tldr.errors import UpstreamUnavailable
 
 ITEM_WORDS = 50
@@ -65,6 +66,7 @@ class ItemInput:
     labels: tuple[str, ...] = ()
     comments: int = 0
     reactions: int = 0
+    window_activity: int = 0  # comments, reviews and events inside the window
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class ItemBrief:
     merged: bool = False
     comments: int = 0
     reactions: int = 0
+    window_activity: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,8 @@ class DigestInput:
     timeframe: str
     start: str
     end: str
-    pr_count: int
-    merged_count: int
-    issue_count: int
-    contributor_count: int
+    stats: ReportStats  # GitHub's exact counts for the window (never the length of a list)
+    contributor_count: int  # distinct non-bot authors among the items ranked
     prs: tuple[ItemBrief, ...]
     issues: tuple[ItemBrief, ...]
     people: tuple[PersonInput, ...]

@@ -21,7 +21,7 @@ from oss_tldr.reports.summarise.base import (
     clip_words,
 )
 
-PROMPT_VERSION = "extractive-1"
+PROMPT_VERSION = "extractive-2"
 
 _CODE_BLOCK = re.compile(r"```.*?(```|$)", re.DOTALL)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -103,16 +103,22 @@ class ExtractiveSummariser:
             parts = [_plural(len(person.prs), "pull request") + (f" ({merged} merged)" if merged else "")]
             if person.issues:
                 parts.append(_plural(len(person.issues), "issue"))
-            top = max((*person.prs, *person.issues), key=lambda i: i.comments + i.reactions, default=None)
+            top = max(
+                (*person.prs, *person.issues),
+                key=lambda i: (i.window_activity, i.comments + i.reactions),
+                default=None,
+            )
             text = f"@{person.username} authored {' and '.join(parts)}"
             if top is not None:
                 text += f", most discussed: “{top.title}” (#{top.number})"
             people[person.username] = clip_words(text + ".", PERSON_WORDS)
         period = TIMEFRAME_WORDS.get(digest.timeframe, digest.timeframe)
+        stats = digest.stats
         sentences = [
             f"{digest.repository} over {period}: "
-            f"{_plural(digest.pr_count, 'pull request')} ({digest.merged_count} merged) and "
-            f"{_plural(digest.issue_count, 'issue')} from {_plural(digest.contributor_count, 'contributor')}."
+            f"{_plural(stats.pull_requests, 'pull request')} updated ({stats.pull_requests_opened} opened, "
+            f"{stats.pull_requests_merged} merged) and {_plural(stats.issues, 'issue')} updated "
+            f"({stats.issues_opened} opened, {stats.issues_closed} closed)."
         ]
         if digest.prs:
             top_pr = digest.prs[0]

@@ -1,11 +1,15 @@
 """The OpenAI summariser: what to ask the model, and the answers checked before use.
 
 Request plan of a cold report (at most :data:`~oss_tldr.reports.summarise.base.MAX_LLM_REQUESTS` = 4):
-item summaries in ⌈n / 40⌉ batches (a report shows at most 70 distinct items, so ≤ 2), then one digest
-(repository TL;DR + contributor TL;DRs, written from the item summaries). What the plan leaves of the
-budget pays for retries of an invalid answer, a 5xx or a dropped connection; when nothing is left, or the
-request's deadline cannot fit another attempt, the report fails with 502 rather than return partial or
-unchecked content. A 429 from OpenAI is not retried: it becomes our 429 (``RateLimited``).
+item summaries in ⌈n / 80⌉ batches (a report shows at most 70 distinct items, so one), then one digest
+(repository TL;DR + contributor TL;DRs, written from the item summaries): two requests. Each answer is held
+to a strict JSON schema derived from its pydantic model (OpenAI Structured Outputs,
+:mod:`~oss_tldr.reports.summarise.validation`). An answer that has the shape but leaves an item or a person
+out is used as it is, and the report content writes the extractive text for just those. What the plan
+leaves of the budget pays for retries of an answer that is not of the shape, a 5xx or a dropped
+connection; when nothing is left, or the request's deadline cannot fit another attempt, the report fails
+with 502 and caches nothing — as it does when the model declines to answer (a refusal). A 429 from OpenAI
+is not retried: it becomes our 429 (``RateLimited``).
 
 Talking to OpenAI — the client, its timeouts and wall-clock bound, the SDK's errors as domain errors — is
 the adapter's (:mod:`oss_tldr.openai_api.client`); this module only asks through it. It imports the
@@ -20,16 +24,24 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from pydantic import BaseModel
+
 from oss_tldr import deadline
 from oss_tldr.errors import UpstreamUnavailable
 from oss_tldr.observability import logger
 from oss_tldr.openai_api.client import ChatClient, Retryable, chat_client
 from oss_tldr.reports.summarise import prompts
 from oss_tldr.reports.summarise.base import Digest, DigestInput, ItemInput, LLMBudget
-from oss_tldr.reports.summarise.validation import InvalidAnswer, parse_digest, parse_item_summaries
+from oss_tldr.reports.summarise.validation import (
+    DigestAnswer,
+    InvalidAnswer,
+    ItemSummaries,
+    parse_digest,
+    parse_item_summaries,
+)
 from oss_tldr.settings import Settings
 
-ITEM_BATCH = 40
+ITEM_BATCH = 80
 TOKENS_PER_ITEM_ANSWER = 90
 DIGEST_ANSWER_TOKENS = 1200
 
@@ -73,6 +85,7 @@ class OpenAISummariser:
                     system=prompts.ITEMS_SYSTEM,
                     user=prompts.items_message(batch),
                     max_tokens=TOKENS_PER_ITEM_ANSWER * len(batch) + 200,
+                    schema=ItemSummaries,
                     parse=functools.partial(parse_item_summaries, expected=[i.number for i in batch]),
                     budget=budget,
                 )
@@ -86,6 +99,7 @@ class OpenAISummariser:
             system=prompts.DIGEST_SYSTEM,
             user=prompts.digest_message(digest),
             max_tokens=DIGEST_ANSWER_TOKENS,
+            schema=DigestAnswer,
             parse=functools.partial(parse_digest, usernames=usernames),
             budget=budget,
         )
@@ -97,13 +111,14 @@ class OpenAISummariser:
         system: str,
         user: str,
         max_tokens: int,
+        schema: type[BaseModel],
         parse: Callable[[str | None], T],
         budget: LLMBudget,
     ) -> T:
         budget.first_attempt(purpose)
         while True:
             try:
-                return parse(self._ask(system, user, max_tokens, budget))
+                return parse(self._ask(system, user, max_tokens, schema, budget))
             except InvalidAnswer as exc:
                 reason = str(exc)
             except Retryable as exc:
@@ -113,10 +128,17 @@ class OpenAISummariser:
                 raise UpstreamUnavailable("The AI summariser failed to answer; try again shortly.")
             budget.retry(purpose)
 
-    def _ask(self, system: str, user: str, max_tokens: int, budget: LLMBudget) -> str | None:
-        answer = self._chat.complete_json(model=self.model, system=system, user=user, max_tokens=max_tokens)
+    def _ask(
+        self, system: str, user: str, max_tokens: int, schema: type[BaseModel], budget: LLMBudget
+    ) -> str | None:
+        answer = self._chat.complete_json(
+            model=self.model, system=system, user=user, max_tokens=max_tokens, schema=schema
+        )
         if answer.total_tokens is not None:
             budget.record_usage(answer.total_tokens)
+        if answer.refusal is not None:
+            logger.warning("openai declined to answer", extra={"refusal": answer.refusal[:200]})
+            raise UpstreamUnavailable("The AI summariser declined to summarise this report.")
         if answer.finish_reason is None:
             raise InvalidAnswer("no choices")
         if answer.finish_reason == "length":

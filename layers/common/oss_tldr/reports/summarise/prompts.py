@@ -15,7 +15,7 @@ from oss_tldr.reports.summarise.base import (
     ItemInput,
 )
 
-PROMPT_VERSION = "2026-11-21.1"
+PROMPT_VERSION = "2026-12-01.1"
 
 ITEMS_SYSTEM = f"""You write the summaries of a digest of open-source repository activity.
 The user message is a JSON object whose "items" are GitHub pull requests and issues; each body may be cut.
@@ -65,8 +65,7 @@ def digest_message(digest: DigestInput) -> str:
             "title": data["title"],
             "author": data["author"],
             "state": "merged" if data["merged"] else data["state"],
-            "comments": data["comments"],
-            "reactions": data["reactions"],
+            "activity_in_window": data["window_activity"],
             "summary": data["summary"],
         }
 
@@ -76,12 +75,8 @@ def digest_message(digest: DigestInput) -> str:
             "repository": digest.repository,
             "description": digest.description,
             "window": {"timeframe": digest.timeframe, "start": digest.start, "end": digest.end},
-            "totals": {
-                "pull_requests": digest.pr_count,
-                "merged_pull_requests": digest.merged_count,
-                "issues": digest.issue_count,
-                "contributors": digest.contributor_count,
-            },
+            # GitHub's exact counts for the window (bots included); the lists below are the most active.
+            "totals": {**digest.stats.model_dump(), "contributors_shown": digest.contributor_count},
             "pull_requests": [brief(i) for i in digest.prs],
             "issues": [brief(i) for i in digest.issues],
             "people": [

@@ -1,10 +1,17 @@
-"""The JSON the model must answer, checked with pydantic before anything is used or cached."""
+"""The JSON the model must answer: the schemas it is asked to follow (Structured Outputs, strict) and the
+checks every answer passes before anything is used or cached.
+
+An answer that is not JSON of the schema's shape is :class:`InvalidAnswer` (asked again while the budget
+lasts). One that has the shape but leaves out an item, a person or the TL;DR is *not* an error: what it
+gave is used, and the caller writes the extractive text for exactly what is missing (recorded in the
+report's ``fallbacks``), so one slip of the model never sinks a report.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from oss_tldr.reports.summarise.base import ITEM_WORDS, PERSON_WORDS, TLDR_WORDS, Digest, clip_words
 
@@ -13,55 +20,52 @@ class InvalidAnswer(ValueError):
     """The model answered something other than the JSON we asked for."""
 
 
-class _ItemSummary(BaseModel):
+class ItemSummary(BaseModel):
     model_config = ConfigDict(extra="ignore")
     number: int
-    summary: str = Field(min_length=1)
+    summary: str
 
 
-class _ItemSummaries(BaseModel):
+class ItemSummaries(BaseModel):
+    """The answer of an item-summaries request (its JSON schema is what the model is held to)."""
+
     model_config = ConfigDict(extra="ignore")
-    summaries: list[_ItemSummary]
+    summaries: list[ItemSummary]
 
 
-class _PersonTldr(BaseModel):
+class PersonTldr(BaseModel):
     model_config = ConfigDict(extra="ignore")
     username: str
-    tldr: str = Field(min_length=1)
+    tldr: str
 
 
-class _DigestAnswer(BaseModel):
+class DigestAnswer(BaseModel):
+    """The answer of a digest request: the repository TL;DR and one TL;DR per person."""
+
     model_config = ConfigDict(extra="ignore")
-    tldr: str = Field(min_length=1)
-    people: list[_PersonTldr] = Field(default_factory=list)
+    tldr: str
+    people: list[PersonTldr]
 
 
 def parse_item_summaries(content: str | None, expected: Collection[int]) -> dict[int, str]:
-    """Number -> summary (clipped to the word limit) for exactly the ``expected`` numbers."""
+    """Number -> summary (clipped to the word limit) for the ``expected`` numbers the answer covers."""
     try:
-        answer = _ItemSummaries.model_validate_json(content or "")
+        answer = ItemSummaries.model_validate_json(content or "")
     except ValidationError as exc:
         raise InvalidAnswer(f"item summaries: {exc.error_count()} validation errors") from exc
     by_number = {s.number: clip_words(s.summary, ITEM_WORDS) for s in answer.summaries if s.summary.strip()}
-    missing = set(expected) - set(by_number)
-    if missing:
-        raise InvalidAnswer(f"item summaries: {len(missing)} of {len(expected)} items missing")
-    return {number: by_number[number] for number in expected}
+    return {number: by_number[number] for number in expected if number in by_number}
 
 
 def parse_digest(content: str | None, usernames: Collection[str]) -> Digest:
-    """The repository TL;DR and one TL;DR per expected username (matched case-insensitively)."""
+    """The repository TL;DR ("" when left out) and the TL;DR of each expected username the answer covers
+    (matched case-insensitively)."""
     try:
-        answer = _DigestAnswer.model_validate_json(content or "")
+        answer = DigestAnswer.model_validate_json(content or "")
     except ValidationError as exc:
         raise InvalidAnswer(f"digest: {exc.error_count()} validation errors") from exc
-    if not answer.tldr.strip():
-        raise InvalidAnswer("digest: empty tldr")
     given = {p.username.lower().lstrip("@"): p.tldr for p in answer.people if p.tldr.strip()}
-    missing = [u for u in usernames if u.lower() not in given]
-    if missing:
-        raise InvalidAnswer(f"digest: {len(missing)} people missing")
     return Digest(
         tldr=clip_words(answer.tldr, TLDR_WORDS),
-        people={u: clip_words(given[u.lower()], PERSON_WORDS) for u in usernames},
+        people={u: clip_words(given[u.lower()], PERSON_WORDS) for u in usernames if u.lower() in given},
     )
