@@ -139,3 +139,52 @@ def test_private_imports_migration_gives_each_imported_row_to_its_only_reader(sc
     migrate.upgrade(scratch_engine)
     with scratch_engine.connect() as conn:
         assert _reports(conn) == [(4, None, "r4"), (6, 3, "r6")]
+
+
+def test_exact_reports_migration_merges_rows_that_share_a_github_id_keeping_names_as_aliases(scratch_engine):
+    """0007: a repository looked up under its old and its new name had two rows with one GitHub id; the most
+    recently updated row stays, the other's name becomes its alias and its trackers move to it. Downgrade
+    drops the aliases, the index and the new columns; upgrading again works."""
+    migrate.upgrade(scratch_engine, "0006_login_state_client")
+    with scratch_engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, login) VALUES (1, 'alice'), (2, 'bob')"))
+        conn.execute(
+            text(
+                "INSERT INTO repositories (id, full_name, owner, name, html_url, github_id, updated_at)"
+                " VALUES (1, 'old/tool', 'old', 'tool', 'https://github.com/old/tool', 77,"
+                " now() - interval '1 day'),"
+                " (2, 'new/tool', 'new', 'tool', 'https://github.com/new/tool', 77, now()),"
+                " (3, 'octo/hello', 'octo', 'hello', 'https://github.com/octo/hello', 5, now())"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO user_repositories (user_id, repository_id) VALUES (1, 1), (2, 1), (2, 2)")
+        )
+    migrate.upgrade(scratch_engine)
+    with scratch_engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, full_name FROM repositories ORDER BY id")).all()
+        assert rows == [(2, "new/tool"), (3, "octo/hello")]
+        aliases = conn.execute(text("SELECT full_name, repository_id FROM repository_aliases")).all()
+        assert aliases == [("old/tool", 2)]
+        tracked = conn.execute(text("SELECT user_id, repository_id FROM user_repositories ORDER BY 1")).all()
+        assert tracked == [(1, 2), (2, 2)]
+        stats = conn.execute(
+            text(
+                "SELECT column_default FROM information_schema.columns "
+                "WHERE table_name = 'reports' AND column_name = 'stats'"
+            )
+        ).scalar()
+        assert stats is not None and "{}" in stats
+    with scratch_engine.begin() as conn, pytest.raises(Exception, match="ix_repositories_github_id"):
+        conn.execute(
+            text(
+                "INSERT INTO repositories (full_name, owner, name, html_url, github_id)"
+                " VALUES ('x/y', 'x', 'y', 'https://github.com/x/y', 77)"
+            )
+        )
+    migrate.downgrade(scratch_engine, "0006_login_state_client")
+    assert "repository_aliases" not in _tables(scratch_engine)
+    columns = {c["name"] for c in inspect(scratch_engine).get_columns("reports")}
+    assert not {"stats", "partial", "fallbacks"} & columns
+    migrate.upgrade(scratch_engine)
+    assert _tables(scratch_engine) == set(Base.metadata.tables)
