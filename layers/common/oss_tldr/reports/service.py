@@ -38,6 +38,7 @@ from oss_tldr.reports.models import SECTIONS, CacheKey, Fingerprint, JobView, Se
 from oss_tldr.reports.quota import ForceQuota
 from oss_tldr.reports.visibility import (
     LOOKED_UP,
+    NameMoved,
     Requester,
     VisibilityGate,
     ensure_private_access,
@@ -224,7 +225,10 @@ def get_section(
             requester.session_id,
         )
         if hit is not None:
-            return _serve_hit(requester, owner, repo, section, hit)
+            try:
+                return _serve_hit(requester, owner, repo, section, hit)
+            except NameMoved:
+                pass  # the name is another repository's now (its lookup stored it): a miss of that one
     requester.verify_session()  # before anything a miss writes or asks GitHub
     _metric("CacheMiss", 1)
     try:
@@ -303,8 +307,13 @@ def generate_report(
             requester.user_id,
         )
         if hit is not None:
-            _serve_hit(requester, owner, repo, "tldr", hit)
-            return ReportResult(report=_served(records.load_report(hit.report_id)), cached=True, job_id=None)
+            try:
+                _serve_hit(requester, owner, repo, "tldr", hit)
+            except NameMoved:
+                pass  # the name is another repository's now (its lookup stored it): a miss of that one
+            else:
+                report = _served(records.load_report(hit.report_id))
+                return ReportResult(report=report, cached=True, job_id=None)
     _metric("CacheMiss", 1)
     try:
         report_id, generated_here, job_id = _obtain(

@@ -103,11 +103,22 @@ def lookup(requester: Requester, owner: str, repo: str) -> int:
     return record_repository(requester, payload, asked=f"{owner}/{repo}")
 
 
+class NameMoved(NotFound):
+    """The name asked by leads GitHub to another repository than the row it found here (a former name,
+    taken since by a new repository): the requester reached that one, not the private row's. Exactly the
+    missing repository's 404 for whoever does not catch it; the hit path treats it as a miss."""
+
+    def __init__(self) -> None:
+        super().__init__("Repository not found.", code="not_found")
+
+
 def ensure_private_access(requester: Requester, owner: str, repo: str, repository_id: int) -> None:
-    """Serve a private repository's report only after the requester's own token reached it."""
+    """Serve a private repository's report only after the requester's own token reached *that*
+    repository (an alias can outlive GitHub's redirect: the name may now be another repository's)."""
     if requester.user_id is not None and access.has_remembered_access(requester.user_id, repository_id):
         return
-    lookup(requester, owner, repo)  # raises for anything but 200
+    if lookup(requester, owner, repo) != repository_id:  # raises for anything but 200
+        raise NameMoved()
 
 
 def establish_visibility(requester: Requester, owner: str, repo: str, *, unknown: bool) -> None:

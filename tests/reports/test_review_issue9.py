@@ -1,0 +1,61 @@
+"""Review of issue 9: names that move between repositories (aliases) never carry a private report to
+someone else, and the repository row's upsert stays whole under concurrent names."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fixtures_identity import Account, Cast
+from helpers import call_route
+
+from oss_tldr.windows import window_for
+from tools.fakes.github_activity import add_item
+
+USERS = Cast(alice=Account(911, "gho_fake_alice_review9"), bob=Account(912, "gho_fake_bob_review9"))
+WINDOW = window_for("last_week")
+
+
+def inside(hours: float) -> dt.datetime:
+    return WINDOW.start + dt.timedelta(hours=hours)
+
+
+def section(user, name, repo):
+    return call_route(user, "GET", f"/api/v1/reports/{repo}/{name}", query="timeframe=last_week")
+
+
+def test_an_old_name_of_a_private_repository_now_taken_by_a_public_one_never_serves_the_private_report(
+    engine, db, fake_github, alice, bob
+):
+    add_item(fake_github, "acme/secret", kind="pr", title="Private launch plan", created_at=inside(10))
+    fake_github.repos["acme/secret"].private = True
+    fake_github.repos["acme/secret"].visible_to = {alice.github_token}
+    private = section(alice, "prs", "acme/secret")
+    assert private.status == 200 and private.json()["prs"][0]["title"] == "Private launch plan"
+    fake_github.rename_repo("acme/secret", "acme/secret-internal")
+    assert section(alice, "prs", "acme/secret-internal").json()["report_id"] == private.json()["report_id"]
+    assert section(alice, "prs", "acme/secret").json()["cached"] is True  # the old name: an alias
+
+    # The organisation creates a new, public repository under the old name.
+    add_item(fake_github, "acme/secret", kind="pr", title="Public hello", created_at=inside(20))
+    answer = section(bob, "prs", "acme/secret")
+    assert "Private launch plan" not in answer.text
+    assert answer.json().get("report_id") != private.json()["report_id"]
+    assert answer.status == 200 and answer.json()["prs"][0]["title"] == "Public hello"
+
+
+def test_generate_by_an_old_name_now_another_repositorys_never_serves_the_private_report(
+    engine, db, fake_github, alice, bob
+):
+    add_item(fake_github, "acme/vault", kind="pr", title="Private launch plan", created_at=inside(10))
+    fake_github.repos["acme/vault"].private = True
+    fake_github.repos["acme/vault"].visible_to = {alice.github_token}
+    assert section(alice, "tldr", "acme/vault").status == 200
+    fake_github.rename_repo("acme/vault", "acme/vault-internal")
+    assert section(alice, "tldr", "acme/vault-internal").status == 200  # acme/vault: an alias now
+
+    add_item(fake_github, "acme/vault", kind="pr", title="Public hello", created_at=inside(20))
+    answer = call_route(
+        bob, "POST", "/api/v1/reports/generate", body={"repo_url": "https://github.com/acme/vault"}
+    )
+    assert "Private launch plan" not in answer.text
+    assert answer.status == 200 and answer.json()["repo"] == "acme/vault"
