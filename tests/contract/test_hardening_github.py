@@ -346,6 +346,10 @@ def _spoil(data: dict[str, Any], change: str) -> None:
         data["repository"] = None
     elif change == "issueCount-string":
         data["prsMerged"]["issueCount"] = "12"
+    elif change == "isPrivate-null":  # Boolean! at GitHub: a null is no answer, never "public"
+        data["repository"]["isPrivate"] = None
+    elif change == "isPrivate-missing":
+        del data["repository"]["isPrivate"]
     else:
         raise AssertionError(change)
 
@@ -380,6 +384,8 @@ MALFORMED_ANSWERS: dict[str, Any] = {
         "no-repository",
         "repository-null-without-error",
         "issueCount-string",
+        "isPrivate-null",
+        "isPrivate-missing",
     ],
 )
 def test_a_malformed_graphql_answer_during_generation_is_502_and_caches_no_report(

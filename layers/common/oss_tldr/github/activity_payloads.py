@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from oss_tldr import urls
 from oss_tldr.github.payloads import (
@@ -223,7 +223,9 @@ class RepositoryNode(_Node):
     nameWithOwner: Name
     url: Link = None
     description: Annotated[str | None, _optional_text(MAX_DESCRIPTION)] = None
-    isPrivate: Flag = False
+    # Boolean! at GitHub, and what keeps a private repository's reports private: no default, no null as
+    # False (a malformed answer is a 502, never a private repository stored as public).
+    isPrivate: StrictBool
     isFork: Flag = False
     isArchived: Flag = False
     stargazerCount: Count = 0
