@@ -59,3 +59,26 @@ def test_generate_by_an_old_name_now_another_repositorys_never_serves_the_privat
     )
     assert "Private launch plan" not in answer.text
     assert answer.status == 200 and answer.json()["repo"] == "acme/vault"
+
+
+def test_an_old_name_still_on_a_stale_row_of_another_repository_is_a_hit_after_one_generation(
+    engine, db, fake_github, alice
+):
+    from sqlalchemy import delete
+
+    from oss_tldr.db.models import Report
+
+    add_item(fake_github, "acme/old", kind="pr", title="First repository", created_at=inside(10))
+    assert section(alice, "prs", "acme/old").status == 200  # a row for the first repository, acme/old
+    db.execute(delete(Report))  # its window's report expired long ago
+    db.commit()
+    fake_github.rename_repo("acme/old", "acme/first-moved")  # renamed on GitHub; nobody asked here since
+    add_item(fake_github, "acme/old", kind="pr", title="Second repository", created_at=inside(20))
+    fake_github.rename_repo("acme/old", "acme/new")  # a second repository took the name, then moved on
+
+    first = section(alice, "prs", "acme/old")  # GitHub leads acme/old to the second repository now
+    assert first.status == 200 and first.json()["prs"][0]["title"] == "Second repository"
+    fake_github.reset_counts()
+    again = section(alice, "prs", "acme/old")
+    assert again.json()["cached"] is True and again.json()["report_id"] == first.json()["report_id"]
+    assert fake_github.count() == 0

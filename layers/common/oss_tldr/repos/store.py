@@ -89,6 +89,9 @@ def upsert_repository_row(
             ).returning(Repository.id, Repository.is_private)
         ).one()
     if asked is not None and asked.lower() != name:
+        # GitHub leads the asked name here now: a row still under it (another repository's, renamed since
+        # without us knowing) would shadow the alias, and every ask by the name would miss.
+        _unlist_name(session, asked.lower(), keep_id=int(row.id))
         _alias(session, asked.lower(), int(row.id))
     return KnownRepository(int(row.id), bool(row.is_private))
 
