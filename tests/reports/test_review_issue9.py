@@ -82,3 +82,26 @@ def test_an_old_name_still_on_a_stale_row_of_another_repository_is_a_hit_after_o
     again = section(alice, "prs", "acme/old")
     assert again.json()["cached"] is True and again.json()["report_id"] == first.json()["report_id"]
     assert fake_github.count() == 0
+
+
+def test_a_finished_job_of_a_private_repository_stays_hidden_after_its_old_name_goes_to_a_public_one(
+    engine, db, fake_github, alice, bob
+):
+    from sqlalchemy import select
+
+    from oss_tldr.db.models import ReportJob
+
+    add_item(fake_github, "acme/hidden", kind="pr", title="Private launch plan", created_at=inside(10))
+    fake_github.repos["acme/hidden"].private = True
+    fake_github.repos["acme/hidden"].visible_to = {alice.github_token}
+    assert section(alice, "prs", "acme/hidden").status == 200
+    job_id = db.scalar(select(ReportJob.id).where(ReportJob.repo == "acme/hidden"))
+    fake_github.rename_repo("acme/hidden", "acme/hidden-internal")
+    assert section(alice, "prs", "acme/hidden-internal").status == 200  # acme/hidden: an alias now
+    add_item(fake_github, "acme/hidden", kind="pr", title="Public hello", created_at=inside(20))
+    assert section(bob, "prs", "acme/hidden").status == 200  # the name is the public repository's now
+
+    # Bob's request moved the name; the private repository's finished job is still not his to see.
+    hidden = call_route(bob, "GET", f"/api/v1/reports/jobs/{job_id}")
+    assert hidden.status == 404 and hidden.json()["code"] == "not_found"
+    assert call_route(alice, "GET", f"/api/v1/reports/jobs/{job_id}").status == 200

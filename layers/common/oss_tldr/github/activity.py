@@ -200,6 +200,23 @@ def _items(
     return list(seen.values())
 
 
+def _in(moment: dt.datetime | None, window: Window) -> bool:
+    return moment is not None and window.start <= moment < window.end
+
+
+def _lower_bounds(prs: list[ActivityItem], issues: list[ActivityItem], window: Window) -> dict[str, int]:
+    """What the candidates alone show of each count: a count GitHub could not give (a partial answer) is
+    at least this, never an invented 0."""
+    return {
+        "pull_requests": len(prs),
+        "pull_requests_opened": sum(_in(i.created_at, window) for i in prs),
+        "pull_requests_merged": sum(_in(i.merged_at, window) for i in prs),
+        "issues": len(issues),
+        "issues_opened": sum(_in(i.created_at, window) for i in issues),
+        "issues_closed": sum(_in(i.closed_at, window) for i in issues),
+    }
+
+
 def fetch_activity(github: GitHubClient, full_name: str, window: Window) -> Activity:
     """The window's activity of ``full_name`` in one GraphQL request (two for a renamed repository asked by
     its old name). Raises NotFound (404: missing, or not visible to the token), RateLimited (429, the
@@ -228,10 +245,11 @@ def fetch_activity(github: GitHubClient, full_name: str, window: Window) -> Acti
     name = repository.nameWithOwner
     prs = _items([parsed.recentPrs, parsed.engagedPrs], "pr", name, window)
     issues = _items([parsed.recentIssues, parsed.engagedIssues], "issue", name, window)
+    floor = _lower_bounds(prs, issues, window)
     stats = ReportStats(
         **{
-            name: counts[field].issueCount if counts[field] is not None else 0
-            for field, name in COUNT_FIELDS.items()
+            stat: counts[field].issueCount if counts[field] is not None else floor[stat]
+            for field, stat in COUNT_FIELDS.items()
         }
     )
     points = parsed.rateLimit.cost if parsed.rateLimit else None

@@ -196,6 +196,7 @@ def _digest_input(
         start=window.start.isoformat(),
         end=window.end.isoformat(),
         stats=activity.stats,
+        partial=activity.partial,
         contributor_count=len(authors),
         prs=tuple(brief(raw) for raw in sel.top_prs),
         issues=tuple(brief(raw) for raw in sel.top_issues),

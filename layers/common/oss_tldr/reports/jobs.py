@@ -267,7 +267,10 @@ def job_view(job_id: uuid.UUID, *, visible_to: int | None = None) -> JobView | N
     stmt = select(ReportJob).where(ReportJob.id == job_id)
     if visible_to is not None:
         access_shown = or_(remembered(visible_to, Repository.id), has_opened(visible_to, ReportJob.report_id))
-        stmt = stmt.outerjoin(Repository, Repository.id == repository_id_for(ReportJob.repo)).where(
+        # The repository the job generated for when it has finished (its stored id: an alias that moves
+        # later cannot change whose job it was), else the one its name leads to now.
+        repository_id = func.coalesce(ReportJob.repository_id, repository_id_for(ReportJob.repo))
+        stmt = stmt.outerjoin(Repository, Repository.id == repository_id).where(
             or_(
                 ReportJob.requested_by == visible_to,
                 and_(Repository.id.is_not(None), or_(Repository.is_private.is_(False), access_shown)),

@@ -105,6 +105,7 @@ class DigestInput:
     prs: tuple[ItemBrief, ...]
     issues: tuple[ItemBrief, ...]
     people: tuple[PersonInput, ...]
+    partial: bool = False  # GitHub answered part of the query: a count may be a lower bound
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from oss_tldr.reports.summarise.base import (
     clip_words,
 )
 
-PROMPT_VERSION = "extractive-2"
+PROMPT_VERSION = "extractive-3"
 
 _CODE_BLOCK = re.compile(r"```.*?(```|$)", re.DOTALL)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -129,6 +129,8 @@ class ExtractiveSummariser:
         if digest.people:
             names = ", ".join(f"@{p.username}" for p in digest.people)
             sentences.append(f"Most active: {names}.")
+        if digest.partial:
+            sentences.append("GitHub answered only part of the query: some counts may be low.")
         if not digest.prs and not digest.issues:
             sentences.append("No pull request or issue activity in this window.")
         return Digest(tldr=clip_words(" ".join(sentences), TLDR_WORDS), people=people)

@@ -15,7 +15,7 @@ from oss_tldr.reports.summarise.base import (
     ItemInput,
 )
 
-PROMPT_VERSION = "2026-12-01.1"
+PROMPT_VERSION = "2026-12-01.2"
 
 ITEMS_SYSTEM = f"""You write the summaries of a digest of open-source repository activity.
 The user message is a JSON object whose "items" are GitHub pull requests and issues; each body may be cut.
@@ -77,6 +77,8 @@ def digest_message(digest: DigestInput) -> str:
             "window": {"timeframe": digest.timeframe, "start": digest.start, "end": digest.end},
             # GitHub's exact counts for the window (bots included); the lists below are the most active.
             "totals": {**digest.stats.model_dump(), "contributors_shown": digest.contributor_count},
+            # GitHub answered part of the query: a total may be a lower bound (say so, do not guess).
+            "totals_may_be_incomplete": digest.partial,
             "pull_requests": [brief(i) for i in digest.prs],
             "issues": [brief(i) for i in digest.issues],
             "people": [
