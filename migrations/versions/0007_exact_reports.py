@@ -6,7 +6,8 @@
 * ``repositories.github_id`` unique (where known): a renamed or transferred repository keeps one row.
   Rows that already share an id (the same repository looked up under its old and new names) are merged
   first: the most recently updated row is kept, the others' names become its aliases, their tracking rows
-  move to it, and the rows themselves go with their cached reports (regenerated on demand).
+  and their reports (shared and users' own imported copies, with the history pointing at them) move to it
+  unless it already has that key's row; only those duplicate reports go with the merged rows.
 * ``repository_aliases``: the names a repository had before (lower-case), each pointing at its row.
 
 Downgrade drops the table, the index and the columns (aliases and merged rows are not split again).
@@ -78,6 +79,15 @@ def upgrade() -> None:
         "INSERT INTO user_repositories (user_id, repository_id, added_at) "
         "SELECT ur.user_id, d.keep_id, ur.added_at FROM user_repositories ur "
         "JOIN repository_duplicates d ON ur.repository_id = d.duplicate_id ON CONFLICT DO NOTHING"
+    )
+    # Reports (shared and users' own imported copies, with the histories that point at them) move to the
+    # kept row unless it already has that key's row; only those duplicates go with the merged rows.
+    op.execute(
+        "UPDATE reports r SET repository_id = d.keep_id FROM repository_duplicates d "
+        "WHERE r.repository_id = d.duplicate_id AND NOT EXISTS ("
+        " SELECT 1 FROM reports k WHERE k.repository_id = d.keep_id AND k.timeframe = r.timeframe"
+        " AND k.timeframe_start = r.timeframe_start AND k.timeframe_end = r.timeframe_end"
+        " AND k.owner_user_id IS NOT DISTINCT FROM r.owner_user_id)"
     )
     op.execute("DELETE FROM repositories WHERE id IN (SELECT duplicate_id FROM repository_duplicates)")
     op.create_index(

@@ -160,6 +160,24 @@ def test_exact_reports_migration_merges_rows_that_share_a_github_id_keeping_name
         conn.execute(
             text("INSERT INTO user_repositories (user_id, repository_id) VALUES (1, 1), (2, 1), (2, 2)")
         )
+        report = (
+            "INSERT INTO reports (id, repository_id, timeframe, timeframe_start, timeframe_end, tldr_text,"
+            " owner_user_id) VALUES (:id, :repo, :tf, '2026-01-01', '2026-01-02', :tldr, :owner)"
+        )
+        for values in [
+            {"id": 1, "repo": 1, "tf": "last_day", "tldr": "old-name day", "owner": None},  # moves
+            {
+                "id": 2,
+                "repo": 1,
+                "tf": "last_week",
+                "tldr": "old-name week",
+                "owner": None,
+            },  # kept row has it
+            {"id": 3, "repo": 2, "tf": "last_week", "tldr": "new-name week", "owner": None},
+            {"id": 4, "repo": 1, "tf": "last_week", "tldr": "alice's import", "owner": 1},  # moves
+        ]:
+            conn.execute(text(report), values)
+        conn.execute(text("INSERT INTO user_report_access (user_id, report_id) VALUES (1, 4), (2, 1)"))
     migrate.upgrade(scratch_engine)
     with scratch_engine.connect() as conn:
         rows = conn.execute(text("SELECT id, full_name FROM repositories ORDER BY id")).all()
@@ -168,6 +186,9 @@ def test_exact_reports_migration_merges_rows_that_share_a_github_id_keeping_name
         assert aliases == [("old/tool", 2)]
         tracked = conn.execute(text("SELECT user_id, repository_id FROM user_repositories ORDER BY 1")).all()
         assert tracked == [(1, 2), (2, 2)]
+        reports = conn.execute(text("SELECT id, repository_id FROM reports ORDER BY id")).all()
+        assert reports == [(1, 2), (3, 2), (4, 2)]  # the duplicate key's row went with the merged row
+        assert _access(conn) == [(1, 4), (2, 1)]  # histories kept
         stats = conn.execute(
             text(
                 "SELECT column_default FROM information_schema.columns "
