@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -189,7 +190,9 @@ class RepositoryPayload(_Payload):
     owner: UserRef | None = None
     description: Annotated[str | None, _optional_text(MAX_DESCRIPTION)] = None
     html_url: Link = None
-    private: Flag = False
+    # What keeps a private repository's reports private: GitHub always sends it; missing or null is a
+    # malformed answer (a 502), never a private repository stored as public.
+    private: StrictBool
     fork: Flag = False
     archived: Flag = False
     language: Annotated[str | None, _optional_text(100)] = None
