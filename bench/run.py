@@ -9,7 +9,9 @@ local embedded Postgres, or ``BENCH_DATABASE_URL``), with the fake GitHub and fa
 * GitHub and LLM requests of one cold report; LLM item summaries redone by ``last_week`` right after
   ``last_month`` on the same activity;
 * cold start of the report handler module in a fresh process (import + first cache hit) against
-  ``python -c "import boto3"`` in the same run.
+  ``python -c "import boto3"`` in the same run;
+* the scheduled cleanup (``--cleanup-rows``, 100,000) on as many expired reports among as many live ones,
+  in its bounded batches (``--only-cleanup`` measures it alone).
 
 Not a test: nothing here asserts; the goals are printed next to the figures.
 """
@@ -377,13 +379,96 @@ def measure_cold_start(token: str, runs: int) -> dict[str, Any]:
     }
 
 
+CLEANUP_REPOSITORIES = 1_000
+
+
+def measure_cleanup(rows: int) -> dict[str, Any]:
+    """The scheduled cleanup on ``rows`` expired reports among ``rows`` live ones (the bench payload, over
+    their own 1,000 repositories), in its bounded batches, with the Lambda's 300 s ahead of it: seconds,
+    rows per second, batches, and whether every live report stayed."""
+    from sqlalchemy import text
+
+    from oss_tldr.db import get_engine
+    from oss_tldr.deadline import request_deadline
+    from oss_tldr.maintenance import cleanup
+
+    per_repository = max(1, rows // CLEANUP_REPOSITORIES)
+    payload = _payload()
+    with get_engine().begin() as conn:
+        conn.execute(text("SET LOCAL statement_timeout = 0"))  # seeding 2 x 100,000 full reports
+        conn.execute(text("DELETE FROM repositories WHERE owner = 'bench-cleanup'"))
+        conn.execute(
+            text(
+                "INSERT INTO repositories (full_name, owner, name, html_url) "
+                "SELECT 'bench-cleanup/repo-' || g, 'bench-cleanup', 'repo-' || g, "
+                "'https://github.com/bench-cleanup/repo-' || g FROM generate_series(1, :n) AS g"
+            ),
+            {"n": CLEANUP_REPOSITORIES},
+        )
+        # Per repository: `per_repository` last_day windows that expired days ago and as many live ones
+        # (expiring within the next days), interleaved in the expiry index with the seed's reports.
+        conn.execute(
+            text(
+                "INSERT INTO reports (repository_id, timeframe, timeframe_start, timeframe_end, tldr_text, "
+                "prs, issues, people, expires_at) "
+                "SELECT r.id, 'last_day', w.e - interval '1 day', w.e, 'x', CAST(:prs AS jsonb), "
+                "CAST(:issues AS jsonb), CAST(:people AS jsonb), w.e + interval '1 hour' "
+                "FROM repositories r CROSS JOIN LATERAL ("
+                "  SELECT date_trunc('hour', now()) + (k - :per) * interval '1 hour' "
+                "         - CASE WHEN k <= :per THEN interval '3 days' ELSE interval '0' END AS e "
+                "  FROM generate_series(1, 2 * :per) AS k) AS w "
+                "WHERE r.owner = 'bench-cleanup'"
+            ),
+            {"per": per_repository, **payload},
+        )
+        conn.execute(text("ANALYZE reports"))
+        live_before = conn.execute(text("SELECT count(*) FROM reports WHERE expires_at > now()")).scalar_one()
+        expired = conn.execute(
+            text("SELECT count(*) FROM reports WHERE expires_at < now() - interval '1 hour'")
+        ).scalar_one()
+    with request_deadline(300.0 - 5.0):  # CleanupFunction's timeout less its answer margin
+        result = cleanup.run_cleanup()
+    with get_engine().connect() as conn:
+        live_after = conn.execute(text("SELECT count(*) FROM reports WHERE expires_at > now()")).scalar_one()
+    deleted = result.deleted["reports"]
+    return {
+        "expired_reports": expired,  # last_day reports past their one-hour grace
+        "live_reports": live_before,
+        "deleted_reports": deleted,
+        "deleted_total": result.total,
+        "seconds": round(result.seconds, 2),
+        "rows_per_second": round(result.total / result.seconds) if result.seconds else None,
+        "batches": result.batches,
+        "batch_size": cleanup.BATCH_SIZE,
+        "complete": result.complete,
+        "live_kept": live_after == live_before,
+        "timeout_seconds": 300,
+    }
+
+
 def _write(name: str, data: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamped = {"measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **data}
     (RESULTS / f"{name}.json").write_text(json.dumps(stamped, indent=2) + "\n")
 
 
-def table(seed: dict[str, Any], hit: dict[str, Any], cold: dict[str, Any], start: dict[str, Any]) -> str:
+def _cleanup_row(clean: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        f"Cleanup: {clean['deleted_reports']:,} expired among {clean['live_reports']:,} live reports"
+        f" (batches of {clean['batch_size']:,})",
+        f"{clean['seconds']} s, {clean['rows_per_second']:,} rows/s, {clean['batches']} batches;"
+        f" live reports all kept: {'yes' if clean['live_kept'] else 'NO'}",
+        f"well inside {clean['timeout_seconds']} s",
+    )
+
+
+def table(
+    seed: dict[str, Any],
+    hit: dict[str, Any],
+    cold: dict[str, Any],
+    start: dict[str, Any],
+    clean: dict[str, Any] | None = None,
+) -> str:
     overlap = cold["last_week_after_last_month"]
     openai_on_hit = "yes" if start["openai_imported_on_hit_path"] else "no"
     rows = [
@@ -418,6 +503,8 @@ def table(seed: dict[str, Any], hit: dict[str, Any], cold: dict[str, Any], start
             "≤ 3x",
         ),
     ]
+    if clean is not None:
+        rows.append(_cleanup_row(clean))
     lines = ["| measure | result | goal |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines)
@@ -440,8 +527,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=2000, help="cache-hit calls to time")
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
+    parser.add_argument("--cleanup-rows", type=int, default=100_000, help="expired (and live) reports")
+    parser.add_argument("--only-cleanup", action="store_true", help="measure the cleanup alone")
     args = parser.parse_args(argv)
     github, openai = _prepare_environment()
+    if args.only_cleanup:
+        try:
+            print("cleanup ...", file=sys.stderr)
+            clean = measure_cleanup(args.cleanup_rows)
+            _write("cleanup", clean)
+        finally:
+            github.stop()
+            openai.stop()
+        print(json.dumps(clean, indent=2))
+        return 0
     try:
         _avoid_window_rollover()
         print("seeding ...", file=sys.stderr)
@@ -459,10 +558,13 @@ def main(argv: list[str] | None = None) -> int:
         print("cold start ...", file=sys.stderr)
         start = measure_cold_start(token, args.cold_start_runs)
         _write("cold_start", start)
+        print("cleanup ...", file=sys.stderr)
+        clean = measure_cleanup(args.cleanup_rows)
+        _write("cleanup", clean)
     finally:
         github.stop()
         openai.stop()
-    rendered = table(seed, hit, cold, start)
+    rendered = table(seed, hit, cold, start, clean)
     print(rendered)
     if not args.no_doc:
         _update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))

@@ -191,6 +191,9 @@ class Settings:
     report_lease_seconds: int = setting("REPORT_LEASE_SECONDS", 90, _integer(minimum=1))
     # how long a positive private-repository check is remembered
     private_access_ttl_seconds: int = setting("PRIVATE_ACCESS_TTL_SECONDS", 300, _integer())
+    # --- scheduled cleanup ----------------------------------------------------------------
+    # days access records (user_report_access) and audit rows are kept (oss_tldr.maintenance.cleanup)
+    retention_days: int = setting("RETENTION_DAYS", 90, _integer(minimum=1))
     # --- runtime --------------------------------------------------------------------------
     # in a Lambda (AWS_LAMBDA_FUNCTION_NAME set) unless OSS_TLDR_LOCAL says to behave as local
     in_aws: bool = derived(_in_aws, False)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import ItemSummary
+from oss_tldr.db.models import ItemSummary, Report, Repository
 from oss_tldr.text import pg_text
 
 ItemVersion = tuple[int, dt.datetime]  # (item number, GitHub updated_at)
@@ -59,10 +59,38 @@ def store_summaries(
         return len(result.all())
 
 
-def prune_summaries(older_than: dt.datetime) -> int:
-    """Delete summaries written before ``older_than`` (no report window reaches that far back)."""
+def prune_summaries(older_than: dt.datetime, *, limit: int | None = None) -> int:
+    """Delete summaries written before ``older_than`` that no stored report uses (no report of the
+    repository lists the item among its pull requests or issues: the next window of such a report would
+    reuse the summary). With ``limit``, at most that many, oldest first, skipping rows another transaction
+    holds (``SKIP LOCKED``: overlapping cleanups never wait for each other). Returns rows deleted."""
+    item = func.jsonb_build_array(func.jsonb_build_object("number", ItemSummary.item_number))
+    in_use = (
+        select(Report.id)
+        .join(Repository, Repository.id == Report.repository_id)
+        .where(
+            Repository.full_name == ItemSummary.repository,
+            or_(Report.prs.contains(item), Report.issues.contains(item)),
+        )
+        .exists()
+    )
+    unused = [ItemSummary.created_at < older_than, ~in_use]
+    if limit is None:
+        condition = and_(*unused)
+    else:
+        batch = (
+            select(ItemSummary.id)
+            .where(*unused)
+            .order_by(ItemSummary.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        condition = ItemSummary.id.in_(batch)
     with session_scope() as session:
         result = session.execute(
-            delete(ItemSummary).where(ItemSummary.created_at < older_than).returning(ItemSummary.id)
+            delete(ItemSummary)
+            .where(condition)
+            .returning(ItemSummary.id)
+            .execution_options(synchronize_session=False)
         )
         return len(result.all())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oss_tldr.db.engine import session_scope
@@ -27,6 +27,15 @@ from oss_tldr.reports.models import (
     repository_id_for,
 )
 from oss_tldr.reports.records import has_opened, write_report
+
+RUNNING = ("queued", "in_progress")
+# What a job whose generator died is marked with (its lease taken over, or released by the cleanup).
+_INTERRUPTED = {
+    "status": "failed",
+    "error_code": "generation_interrupted",
+    "error_status": 503,
+    "finished_at": func.now(),
+}
 
 
 def claim(
@@ -101,19 +110,52 @@ def claim(
                 return None
             session.execute(
                 update(ReportJob)
-                .where(ReportJob.id == stale.job_id, ReportJob.status.in_(("queued", "in_progress")))
-                .values(
-                    status="failed",
-                    error="The generation was interrupted; it was restarted.",
-                    error_code="generation_interrupted",
-                    error_status=503,
-                    finished_at=func.now(),
-                )
+                .where(ReportJob.id == stale.job_id, ReportJob.status.in_(RUNNING))
+                .values(error="The generation was interrupted; it was restarted.", **_INTERRUPTED)
             )
         if fingerprint is not None and session.scalar(_usable_report(key, fingerprint, newer_than)):
             session.rollback()  # somebody finished it meanwhile: serve theirs
             return None
     return job_id
+
+
+def release_stale_leases(expired_before: dt.datetime, *, limit: int) -> int:
+    """The scheduled cleanup's batch: delete up to ``limit`` leases that lapsed before ``expired_before``
+    (their generator died long ago and nobody took the key over) and mark their jobs failed, like a
+    takeover does, in one transaction. ``SKIP LOCKED``: a lease being taken over (or released by an
+    overlapping cleanup) right now is left to that transaction. Returns the leases deleted."""
+    columns = (
+        ReportGeneration.repo,
+        ReportGeneration.timeframe,
+        ReportGeneration.timeframe_start,
+        ReportGeneration.timeframe_end,
+    )
+    key = tuple_(*columns)
+    stale = (
+        select(*columns)
+        .where(ReportGeneration.lease_expires_at < expired_before)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with session_scope() as session:
+        job_ids = (
+            session.execute(
+                delete(ReportGeneration)
+                .where(key.in_(stale))
+                .returning(ReportGeneration.job_id)
+                .execution_options(synchronize_session=False)
+            )
+            .scalars()
+            .all()
+        )
+        if job_ids:
+            session.execute(
+                update(ReportJob)
+                .where(ReportJob.id.in_(job_ids), ReportJob.status.in_(RUNNING))
+                .values(error="The generation was interrupted.", **_INTERRUPTED)
+                .execution_options(synchronize_session=False)
+            )
+    return len(job_ids)
 
 
 def renew(key: CacheKey, job_id: uuid.UUID, *, lease: dt.timedelta, progress: int, message: str) -> bool:
