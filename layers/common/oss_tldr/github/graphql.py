@@ -34,6 +34,8 @@ from oss_tldr.observability import logger
 from oss_tldr.retry_after import parse_reset_at, parse_retry_after, whole_seconds
 
 MAX_LOGGED_ERRORS = 5
+# Slept past a reset before asking again: GitHub's reset is a whole second of its clock, not ours.
+RESET_MARGIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,13 @@ def query(
         if not any(e.type == "RATE_LIMITED" for e in errors):
             break
         wait = rate_limit_wait(response.headers)
-        if attempt == 0 and wait <= MAX_INLINE_WAIT_SECONDS and deadline.fits(wait + 1.0):
+        if (
+            attempt == 0
+            and wait <= MAX_INLINE_WAIT_SECONDS
+            and deadline.fits(wait + RESET_MARGIN_SECONDS + 1.0)
+        ):
             logger.info("github graphql points reset soon; waiting", extra={"seconds": wait})
-            sleep(wait)
+            sleep(wait + RESET_MARGIN_SECONDS)
             continue
         raise RateLimited(
             "GitHub rate limit reached for this token; try again later.",
