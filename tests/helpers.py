@@ -117,17 +117,29 @@ def call(
     return invoke(logical_id, event, context)
 
 
-def call_route(user: Any, method: str, path: str, *, query: str = "", body: Any = None) -> Answer:
+def call_route(
+    user: Any,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    body: Any = None,
+    raw_body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
     """One request routed as template.yaml says API Gateway would, to the function that route belongs to;
-    ``user`` (a ``SignedInUser`` or ``None``) signs it with their session."""
+    ``user`` (a ``SignedInUser`` or ``None``) signs it with their session. ``raw_body`` is sent as these
+    exact bytes instead of ``body`` as JSON; ``headers`` are added to (or replace) the defaults."""
     from tools.lambda_local import find_route, http_event, load_routes
 
     found = find_route(load_routes(), method, path)
     assert found is not None, f"no route for {method} {path} in template.yaml"
     route, params = found
+    extra_headers = headers
     headers = {"content-type": "application/json"}
     if user is not None:
         headers.update(user.headers)
+    headers.update({k.lower(): v for k, v in (extra_headers or {}).items()})
     event = http_event(
         method,
         path,
@@ -135,6 +147,6 @@ def call_route(user: Any, method: str, path: str, *, query: str = "", body: Any 
         path_parameters=params or None,
         query=query,
         headers=headers,
-        body=json.dumps(body) if body is not None else None,
+        body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
     )
     return invoke(route.function, event)

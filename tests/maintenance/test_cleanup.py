@@ -26,6 +26,7 @@ from oss_tldr.db.models import (
     User,
     UserReportAccess,
     UserSession,
+    WebhookDelivery,
 )
 from oss_tldr.deadline import request_deadline
 from oss_tldr.maintenance import cleanup
@@ -219,6 +220,26 @@ def test_exactly_the_expired_and_finished_rows_go_and_the_live_ones_stay(engine,
             for r, n, created in summaries
         ],
     )
+
+    # webhook deliveries: processed past 30 days goes; processed recently or never processed stays
+    db.execute(
+        insert(WebhookDelivery),
+        [
+            {
+                "delivery_id": "old",
+                "event": "issues",
+                "received_at": now - 31 * D,
+                "processed_at": now - 31 * D,
+            },
+            {
+                "delivery_id": "recent",
+                "event": "ping",
+                "received_at": now - 29 * D,
+                "processed_at": now - 29 * D,
+            },
+            {"delivery_id": "unprocessed", "event": "issues", "received_at": now - 40 * D},
+        ],
+    )
     db.commit()
 
     result = cleanup.run_cleanup()
@@ -236,6 +257,7 @@ def test_exactly_the_expired_and_finished_rows_go_and_the_live_ones_stay(engine,
         "repository_access_checks": 1,
         "report_force_usage": 1,
         "item_summaries": 2,
+        "webhook_deliveries": 1,
     }
     assert db.scalars(select(UserReportAccess.accessed_at)).all() == [now - 89 * D]
     assert ids(db, ReportJob.id) == {done_recent, stale, lapsing, live}
@@ -255,6 +277,8 @@ def test_exactly_the_expired_and_finished_rows_go_and_the_live_ones_stay(engine,
         ("octo/other", 7),
         ("octo/hello", 2),
     }
+
+    assert ids(db, WebhookDelivery.delivery_id) == {"recent", "unprocessed"}
 
     again = cleanup.run_cleanup()  # nothing left to do; the stale lease's failed job waits its hour
     assert again.complete is True and again.total == 0

@@ -162,9 +162,9 @@ class Settings:
     github_client_secret_arn: str | None = setting("GITHUB_CLIENT_SECRET_ARN")
     oauth_redirect_uri: str | None = setting("OAUTH_REDIRECT_URI")
     github_token: str | None = setting("GITHUB_TOKEN", secret=True)
-    # Not read by any code yet: the contract documents it for POST /webhooks/github, which the webhook
-    # issue builds (signature check against this secret; unset means webhooks are refused).
+    # POST /webhooks/github checks X-Hub-Signature-256 against it; unset (and no ARN): webhooks refused.
     github_webhook_secret: str | None = setting("GITHUB_WEBHOOK_SECRET", secret=True)
+    github_webhook_secret_arn: str | None = setting("GITHUB_WEBHOOK_SECRET_ARN")
     github_timeout_seconds: float = setting("GITHUB_TIMEOUT_SECONDS", 10.0, _number(minimum=0.5))
     github_max_retries: int = setting("GITHUB_MAX_RETRIES", 3, _integer())
     # --- OpenAI ---------------------------------------------------------------------------

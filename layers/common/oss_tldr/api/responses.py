@@ -36,7 +36,8 @@ DESCRIPTIONS: dict[int, str] = {
     401: "Missing, malformed, expired or revoked session token.",
     403: "Signed in, but not an administrator (ADMIN_LOGINS).",
     404: "Not found (a private repository the caller cannot see is not found too).",
-    413: "The request body is larger than the route's limit (64 kB; 5 MB for the import).",
+    413: "The request body is larger than the route's limit "
+    "(64 kB; 5 MB for the import, 2 MB for a webhook).",
     422: "The body or the parameters do not validate (malformed JSON, wrong types, out-of-range ids, "
     "nesting past 32 levels, numbers past 64 characters, NUL or lone surrogates in text).",
     429: "Quota or GitHub rate limit; Retry-After says when to try again.",

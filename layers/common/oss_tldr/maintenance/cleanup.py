@@ -25,7 +25,9 @@ of the run:
 - **repository_access_checks** that expired;
 - **report_force_usage** counts of UTC days before yesterday (the quota counts today only);
 - **item_summaries** older than :data:`SUMMARY_AGE` that no remaining report uses
-  (:func:`oss_tldr.reports.item_cache.prune_summaries`), after the reports.
+  (:func:`oss_tldr.reports.item_cache.prune_summaries`), after the reports;
+- **webhook_deliveries** processed more than :data:`WEBHOOK_DELIVERY_AGE` ago (GitHub redelivers a delivery
+  only on request, within days: the row is what makes that redelivery a no-op).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from oss_tldr.db.models import (
     RepositoryAccessCheck,
     UserReportAccess,
     UserSession,
+    WebhookDelivery,
 )
 from oss_tldr.observability import MetricUnit, logger, metrics
 from oss_tldr.reports import item_cache, jobs
@@ -62,6 +65,7 @@ STALE_LEASE_AGE = dt.timedelta(minutes=10)  # the report function's timeout is 9
 OAUTH_STATE_GRACE = dt.timedelta(hours=1)  # a late callback still hears "expired", not "unknown"
 SESSION_RETENTION = dt.timedelta(days=1)  # an ended session is kept a day for support, then deleted
 SUMMARY_AGE = dt.timedelta(days=30)
+WEBHOOK_DELIVERY_AGE = dt.timedelta(days=30)
 FORCE_USAGE_DAYS = 2  # today's count is the quota; yesterday's is kept for a request around midnight
 MIN_BATCH_SECONDS = 2.0  # stop when less is left (a batch of 1,000 rows takes a fraction of a second)
 
@@ -207,6 +211,15 @@ def _tasks(now: dt.datetime, retention: dt.timedelta) -> list[tuple[str, Callabl
             ),
         ),
         ("item_summaries", lambda n: item_cache.prune_summaries(now - SUMMARY_AGE, limit=n)),
+        (
+            "webhook_deliveries",
+            lambda n: _delete_batch(
+                WebhookDelivery,
+                WebhookDelivery.processed_at < now - WEBHOOK_DELIVERY_AGE,
+                limit=n,
+                order_by=WebhookDelivery.processed_at,
+            ),
+        ),
     ]
 
 
@@ -221,6 +234,7 @@ TABLES = (
     "repository_access_checks",
     "report_force_usage",
     "item_summaries",
+    "webhook_deliveries",
 )  # what a run deletes from, in its order (the keys of CleanupResult.deleted)
 
 

@@ -16,6 +16,7 @@ from oss_tldr.db.models.core import (
 )
 from oss_tldr.db.models.identity import AuditLog, GitHubToken, OAuthState, UserSession
 from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, RepositoryAccessCheck
+from oss_tldr.db.models.webhooks import WebhookDelivery
 
 __all__ = [
     "AuditLog",
@@ -34,4 +35,5 @@ __all__ = [
     "UserReportAccess",
     "UserRepository",
     "UserSession",
+    "WebhookDelivery",
 ]
