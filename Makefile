@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TOOLS_STAMP := $(VENV)/.tools-installed
+# Deployment tooling (SAM CLI, cfn-lint) has its own venv: its pins (click, ...) must not change the dev
+# venv's, which the tests and linters run on.
+TOOLS_VENV := .venv-tools
+TOOLS_BIN := $(TOOLS_VENV)/bin
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
 PORT ?= 3000
 FUNCTION ?= HealthFunction
 EVENT ?= events/health.json
@@ -51,8 +55,10 @@ lock: $(STAMP)
 	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux_2_34 \
 		layers/common/pyproject.toml -c $(LOCK) -o $(LAYER_REQUIREMENTS)
 
-$(TOOLS_STAMP): requirements-tools.txt $(STAMP)
-	$(BIN)/python -m pip install -q -r requirements-tools.txt
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -x $(TOOLS_BIN)/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_BIN)/python -m pip install -q --upgrade pip
+	$(TOOLS_BIN)/python -m pip install -q -r requirements-tools.txt
 	@touch $@
 
 migrate: $(STAMP)
@@ -80,14 +86,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 validate: $(TOOLS_STAMP)
-	$(BIN)/sam validate --lint
-	$(BIN)/cfn-lint template.yaml
+	$(TOOLS_BIN)/sam validate --lint
+	$(TOOLS_BIN)/cfn-lint template.yaml
 
 build: $(TOOLS_STAMP)
-	PYENV_VERSION=$(SAM_PYENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
+	PYENV_VERSION=$(SAM_PYENV) PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(TOOLS_BIN)/sam build
 
 deploy: build
-	$(BIN)/sam deploy --guided
+	$(TOOLS_BIN)/sam deploy --guided
 
 invoke: migrate
 	$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
