@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -354,35 +354,18 @@ def _get_repo_by_id(fake: FakeGitHub, req: FakeRequest) -> tuple[int, Any]:
     return 200, repo.payload()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(http_server.JsonHandler):
     fake: FakeGitHub
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, payload, extra = self.fake.handle(self.command, self.path, headers, body)
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("x-ratelimit-limit", extra.pop("x-ratelimit-limit", "5000"))
-        self.send_header(
-            "x-ratelimit-remaining", extra.pop("x-ratelimit-remaining", str(self.fake.rate_limit_remaining))
-        )
+        status, payload, extra = self.fake.handle(self.command, self.path, headers, self.body())
         reset = int((dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).timestamp())
-        self.send_header("x-ratelimit-reset", extra.pop("x-ratelimit-reset", str(reset)))
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.send_header("content-length", str(len(data)))
-        try:
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a delayed answer)
-            self.close_connection = True
+        rate = {
+            "x-ratelimit-limit": extra.pop("x-ratelimit-limit", "5000"),
+            "x-ratelimit-remaining": extra.pop("x-ratelimit-remaining", str(self.fake.rate_limit_remaining)),
+            "x-ratelimit-reset": extra.pop("x-ratelimit-reset", str(reset)),
+        }
+        self.answer(status, payload, {**rate, **extra}, "application/json; charset=utf-8")
 
     do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass

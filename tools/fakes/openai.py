@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tools.fakes import server as http_server
@@ -390,26 +390,9 @@ def _invalid_format(problem: str) -> dict[str, Any]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(http_server.JsonHandler):
     fake: FakeOpenAI
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, payload, headers = self.fake.handle(self.path, body)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("content-length", str(len(data)))
-        try:
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a delayed answer)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        status, payload, headers = self.fake.handle(self.path, self.body())
+        self.answer(status, payload, headers, "application/json")
