@@ -20,6 +20,17 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "http://localhost:5173"  # the SPA's origin the HTTP tests send (one of the default CORS origins)
+# The contract's `stats` keys (docs/api.md), written out once for every test that checks them.
+STATS_KEYS = frozenset(
+    {
+        "pull_requests",
+        "pull_requests_opened",
+        "pull_requests_merged",
+        "issues",
+        "issues_opened",
+        "issues_closed",
+    }
+)
 
 
 def assert_error(response: Any, status: int | tuple[int, ...], code: str | None = None) -> dict[str, Any]:

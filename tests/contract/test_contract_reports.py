@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fixtures_identity import Account, Cast
-from helpers import ROOT
+from helpers import ROOT, STATS_KEYS
 from helpers import assert_error as _assert_error
 from sqlalchemy import func, select, update
 
@@ -63,14 +63,6 @@ REPORT_KEYS = {
     "stats",
     "stale",
     "partial",
-}
-STATS_KEYS = {
-    "pull_requests",
-    "pull_requests_opened",
-    "pull_requests_merged",
-    "issues",
-    "issues_opened",
-    "issues_closed",
 }
 GRAPHQL = r"^/graphql$"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")

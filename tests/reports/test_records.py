@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from fixtures_reports import StubPayload
+from helpers import STATS_KEYS
 from sqlalchemy import select, update
 
 from oss_tldr.db import session_scope
@@ -55,14 +56,7 @@ def test_the_window_counts_partial_mark_and_fallbacks_are_stored_and_a_partial_r
     stub = StubPayload(partial=True, fallbacks={"people": ["alice"]})
     report_id = _write(slot, stub)
     row = db.get(Report, report_id)
-    assert row.stats == stub.stats.model_dump() and set(row.stats) == {
-        "pull_requests",
-        "pull_requests_opened",
-        "pull_requests_merged",
-        "issues",
-        "issues_opened",
-        "issues_closed",
-    }
+    assert row.stats == stub.stats.model_dump() and set(row.stats) == set(STATS_KEYS)
     assert (row.partial, row.fallbacks) == (True, {"people": ["alice"]})
     # Asked again within minutes, not at the full refresh period's end.
     assert row.expires_at - row.generated_at <= records.PARTIAL_REPORT_TTL < EXPIRES - row.generated_at

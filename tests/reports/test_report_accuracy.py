@@ -13,7 +13,7 @@ import json
 
 import pytest
 from fixtures_identity import Account, Cast
-from helpers import call_route
+from helpers import STATS_KEYS, call_route
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import Report, Repository, RepositoryAlias
@@ -45,17 +45,7 @@ def inside(hours: float) -> dt.datetime:
 def busy(fake_github):
     """Hundreds of items per kind; returns the truth the report must tell and the numbers of notable items."""
     fake = fake_github
-    truth = dict.fromkeys(
-        (
-            "pull_requests",
-            "pull_requests_opened",
-            "pull_requests_merged",
-            "issues",
-            "issues_opened",
-            "issues_closed",
-        ),
-        0,
-    )
+    truth = dict.fromkeys(STATS_KEYS, 0)
     before = WINDOW.start - dt.timedelta(days=40)
     # 150 PRs opened in the window, 90 of them merged in it, each with two comments in the window.
     for n in range(150):
@@ -312,25 +302,14 @@ def test_a_partial_github_answer_is_served_marked_and_expires_within_minutes(eng
     )  # not the window's full refresh period
     assert db.scalar(select(Report.partial)) is True
     report = call_route(alice, "GET", f"/api/v1/reports/{body['report_id']}").json()
-    assert report["partial"] is True and set(report["stats"]) == set(busy_keys())
+    assert report["partial"] is True and set(report["stats"]) == set(STATS_KEYS)
     # The count GitHub could not give is what the candidates show (one PR merged in the window), not 0;
     # the others stay GitHub's; the TL;DR says some counts may be low.
     assert report["stats"]["pull_requests_merged"] == 1 and report["stats"]["pull_requests"] == 1
     assert "some counts may be low" in report["tldr"]
 
 
-def busy_keys() -> tuple[str, ...]:
-    return (
-        "pull_requests",
-        "pull_requests_opened",
-        "pull_requests_merged",
-        "issues",
-        "issues_opened",
-        "issues_closed",
-    )
-
-
 def test_a_section_response_always_carries_all_the_stats_keys(engine, db, fake_github, alice):
     add_item(fake_github, BUSY, kind="issue", created_at=inside(10), updated_at=inside(20))
     body = json.loads(section(alice, "issues").text)
-    assert set(body["stats"]) == set(busy_keys()) and all(isinstance(v, int) for v in body["stats"].values())
+    assert set(body["stats"]) == set(STATS_KEYS) and all(isinstance(v, int) for v in body["stats"].values())

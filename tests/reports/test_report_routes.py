@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fixtures_identity import Account, Cast
-from helpers import call_route, load_event
+from helpers import STATS_KEYS, call_route, load_event
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import (
@@ -27,14 +27,6 @@ from tools.lambda_local import FakeLambdaContext, http_event, load_handler
 REPO = "octo/hello"
 GRAPHQL = r"^/graphql$"  # the one GitHub request of a cold report (oss_tldr.github.activity)
 LOOKUP = r"^/repos/octo/hello$"
-STATS_KEYS = {
-    "pull_requests",
-    "pull_requests_opened",
-    "pull_requests_merged",
-    "issues",
-    "issues_opened",
-    "issues_closed",
-}
 SECTIONS = ("prs", "issues", "people", "tldr")
 
 

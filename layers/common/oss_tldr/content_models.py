@@ -7,6 +7,8 @@ has to import the other.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,25 +42,17 @@ class Item(BaseModel):
     merged: bool = False
 
 
+def _every_property_required(schema: dict[str, Any]) -> None:
+    schema["required"] = list(schema.get("properties", {}))
+
+
 class ReportStats(BaseModel):
     """GitHub's own counts for a report's window, bots included (the lists leave bots out; these do not):
     pull requests and issues updated in the window, opened in it, and merged or closed inside it. A pull
     request merged years ago and touched in the window counts in ``pull_requests`` only."""
 
     # Every key is always served (a stored report without counts reads as zeros): required in the schema.
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "required": [
-                "pull_requests",
-                "pull_requests_opened",
-                "pull_requests_merged",
-                "issues",
-                "issues_opened",
-                "issues_closed",
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_every_property_required)
 
     pull_requests: int = 0
     pull_requests_opened: int = 0
