@@ -9,6 +9,17 @@ from typing import Any
 import pytest
 
 FAKE_OPENAI_KEY = "sk-fake-oss-tldr-tests"
+GITHUB_TOKEN = "gho_fake_token"  # the token of the ``github`` fixture's client, known to the fake GitHub
+
+
+@pytest.fixture
+def github(fake_github) -> Any:
+    """A GitHub client of the fake GitHub with a token it knows (GraphQL answers only tokens GitHub
+    issued), retries without sleeping."""
+    from oss_tldr.github.client import GitHubClient
+
+    fake_github.add_user("octocat", GITHUB_TOKEN)
+    return GitHubClient(fake_github.url, GITHUB_TOKEN, sleep=lambda s: None)
 
 
 @pytest.fixture

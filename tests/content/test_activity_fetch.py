@@ -8,6 +8,7 @@ import math
 import time
 
 import pytest
+from fixtures_content import GITHUB_TOKEN as TOKEN
 
 from oss_tldr import deadline
 from oss_tldr.errors import NotFound, RateLimited, UpstreamUnavailable
@@ -18,13 +19,6 @@ from tools.fakes.github_activity import add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)
 GRAPHQL = r"^/graphql$"
-TOKEN = "gho_fake_token"
-
-
-@pytest.fixture
-def github(fake_github):
-    fake_github.add_user("octocat", TOKEN)  # GraphQL answers only tokens GitHub issued
-    return GitHubClient(fake_github.url, TOKEN, sleep=lambda s: None)
 
 
 def _week():

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from oss_tldr.db.models import ItemSummary
 from oss_tldr.errors import RateLimited, UpstreamUnavailable
 from oss_tldr.github.activity import fetch_activity
-from oss_tldr.github.client import GitHubClient
 from oss_tldr.openai_api.client import strict_json_schema
 from oss_tldr.reports.content import build_report_content
 from oss_tldr.reports.summarise import (
@@ -28,13 +27,6 @@ from tools.fakes.github_activity import add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)
 GRAPHQL = r"^/graphql$"
-TOKEN = "gho_fake_token"
-
-
-@pytest.fixture
-def github(fake_github):
-    fake_github.add_user("octocat", TOKEN)  # GraphQL answers only tokens GitHub issued
-    return GitHubClient(fake_github.url, TOKEN, sleep=lambda s: None)
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fixtures_content import GITHUB_TOKEN as TOKEN
 from sqlalchemy import func, select
 
 from oss_tldr.content_models import Item, Person
 from oss_tldr.db.models import ItemSummary
 from oss_tldr.errors import RateLimited
 from oss_tldr.github.activity import fetch_activity
-from oss_tldr.github.client import GitHubClient
 from oss_tldr.reports.content import build_report_content
 from oss_tldr.reports.summarise import ExtractiveSummariser, get_summariser
 from oss_tldr.windows import window_for
@@ -20,13 +20,6 @@ from tools.fakes.github_activity import BOTS, add_item, seed_activity
 
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)
 GRAPHQL = r"^/graphql$"
-TOKEN = "gho_fake_token"
-
-
-@pytest.fixture
-def github(fake_github):
-    fake_github.add_user("octocat", TOKEN)  # GraphQL answers only tokens GitHub issued
-    return GitHubClient(fake_github.url, TOKEN, sleep=lambda s: None)
 
 
 def _build(github, full_name="octo/hello", timeframe="last_month", **kw):
