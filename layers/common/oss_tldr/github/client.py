@@ -112,14 +112,24 @@ def shared_http_client() -> httpx.Client:
     )
 
 
-def _rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
     """How long GitHub asks us to wait (:mod:`oss_tldr.retry_after`): its ``Retry-After`` when it sends
-    one, else the primary limit's ``x-ratelimit-reset`` once nothing remains; None when it does not say."""
+    one, else the primary limit's ``x-ratelimit-reset`` once nothing remains (REST's 403/429 and GraphQL's
+    HTTP-200 ``RATE_LIMITED`` alike); None when it does not say."""
     if headers.get("retry-after"):
         return parse_retry_after(headers.get("retry-after"), now)
     if headers.get("x-ratelimit-remaining") == "0":
         return parse_reset_at(headers.get("x-ratelimit-reset"), now)
     return None
+
+
+def github_rate_limited(wait: float | None) -> RateLimited:
+    """The one 429 of a GitHub rate limit (REST or GraphQL): ``Retry-After`` from GitHub's own wait."""
+    return RateLimited(
+        "GitHub rate limit reached; try again later.",
+        retry_after=whole_seconds(wait, DEFAULT_RETRY_AFTER_SECONDS),
+        code="github_rate_limited",
+    )
 
 
 def _json_body(response: _Answer) -> Any:
@@ -332,7 +342,7 @@ class GitHubClient:
                 data = self._data(response, path)
                 return GitHubResponse(status=status, data=data, headers=response.headers)
             if _is_rate_limited(response):
-                wait = _rate_limit_wait(response.headers, self._clock())
+                wait = rate_limit_wait(response.headers, self._clock())
                 secondary = (
                     "retry-after" in response.headers and response.headers.get("x-ratelimit-remaining") != "0"
                 )
@@ -344,11 +354,7 @@ class GitHubClient:
                 ):
                     attempt += 1
                     continue
-                raise RateLimited(
-                    "GitHub rate limit reached; try again later.",
-                    retry_after=whole_seconds(wait, DEFAULT_RETRY_AFTER_SECONDS),
-                    code="github_rate_limited",
-                )
+                raise github_rate_limited(wait)
             if status >= 500:
                 if self._retry(attempt, self._backoff(attempt)):
                     attempt += 1

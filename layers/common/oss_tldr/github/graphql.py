@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from oss_tldr import deadline
-from oss_tldr.errors import RateLimited, UpstreamUnavailable
+from oss_tldr.errors import UpstreamUnavailable
 from oss_tldr.github.client import (
-    DEFAULT_RETRY_AFTER_SECONDS,
     MAX_INLINE_WAIT_SECONDS,
     GitHubClient,
     GitHubTokenMissing,
+    github_rate_limited,
+    rate_limit_wait,
 )
 from oss_tldr.observability import logger
-from oss_tldr.retry_after import parse_reset_at, parse_retry_after, whole_seconds
 
 MAX_LOGGED_ERRORS = 5
 # Slept past a reset before asking again: GitHub's reset is a whole second of its clock, not ours.
@@ -88,16 +88,6 @@ def _errors(raw: Any) -> tuple[GraphQLError, ...]:
     return tuple(found)
 
 
-def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> int:
-    """Whole seconds until the token's GraphQL points reset (``x-ratelimit-reset``, or a ``Retry-After``
-    GitHub sent instead), by the one rule of :mod:`oss_tldr.retry_after`."""
-    now = time.time() if now is None else now
-    wait = parse_retry_after(headers.get("retry-after"), now)
-    if wait is None:
-        wait = parse_reset_at(headers.get("x-ratelimit-reset"), now)
-    return whole_seconds(wait, DEFAULT_RETRY_AFTER_SECONDS)
-
-
 def query(
     github: GitHubClient,
     text: str,
@@ -119,20 +109,17 @@ def query(
         errors = _errors(body.get("errors"))
         if not any(e.type == "RATE_LIMITED" for e in errors):
             break
-        wait = rate_limit_wait(response.headers)
+        wait = rate_limit_wait(response.headers, time.time())
         if (
             attempt == 0
+            and wait is not None
             and wait <= MAX_INLINE_WAIT_SECONDS
             and deadline.fits(wait + RESET_MARGIN_SECONDS + 1.0)
         ):
             logger.info("github graphql points reset soon; waiting", extra={"seconds": wait})
             sleep(wait + RESET_MARGIN_SECONDS)
             continue
-        raise RateLimited(
-            "GitHub rate limit reached for this token; try again later.",
-            retry_after=wait,
-            code="github_rate_limited",
-        )
+        raise github_rate_limited(wait)
     data = body.get("data")
     if not isinstance(data, dict):
         logger.warning(
