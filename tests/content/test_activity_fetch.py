@@ -13,7 +13,8 @@ from fixtures_content import GITHUB_TOKEN as TOKEN
 from oss_tldr import deadline
 from oss_tldr.errors import NotFound, RateLimited, UpstreamUnavailable
 from oss_tldr.github.activity import CANDIDATES, fetch_activity
-from oss_tldr.github.client import GitHubClient, GitHubTokenMissing
+from oss_tldr.github.client import GitHubClient
+from oss_tldr.github.errors import GitHubTokenMissing
 from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item, seed_activity
 

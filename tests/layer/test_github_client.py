@@ -13,7 +13,8 @@ from oss_tldr import deadline
 from oss_tldr.deadline import DeadlineExceeded
 from oss_tldr.errors import ConfigurationError, NotFound, RateLimited, UpstreamUnavailable
 from oss_tldr.github import client as client_module
-from oss_tldr.github.client import GitHubClient, GitHubForbidden, GitHubUnauthorized, github_client
+from oss_tldr.github.client import GitHubClient, github_client
+from oss_tldr.github.errors import GitHubForbidden, GitHubUnauthorized
 from oss_tldr.settings import Settings
 from tools.fakes.trickle import trickling_server
 

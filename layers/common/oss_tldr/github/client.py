@@ -38,48 +38,23 @@ from typing import Any
 import httpx
 
 from oss_tldr import deadline
-from oss_tldr.errors import BadRequest, DomainError, NotFound, RateLimited, UpstreamUnavailable
+from oss_tldr.errors import BadRequest, NotFound, UpstreamUnavailable
+from oss_tldr.github.errors import (
+    GitHubForbidden,
+    GitHubUnauthorized,
+    github_rate_limited,
+    rate_limit_wait,
+)
 from oss_tldr.observability import MetricUnit, logger, metrics
-from oss_tldr.retry_after import parse_reset_at, parse_retry_after, whole_seconds
 from oss_tldr.settings import Settings, get_settings
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "oss-tldr-backend"
 # A secondary-limit wait longer than this is returned to the caller as 429 instead of slept through.
 MAX_INLINE_WAIT_SECONDS = 5.0
-# The Retry-After we answer when GitHub's rate limit does not say how long it lasts.
-DEFAULT_RETRY_AFTER_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 5.0
 # A GitHub answer (decoded) longer than this is not one we asked for: a 502, not read to the end.
 MAX_BODY_BYTES = 20 * 1024 * 1024
-
-
-class GitHubUnauthorized(DomainError):
-    """The GitHub token was refused (revoked or expired): the user must sign in again."""
-
-    status, code = 401, "github_token_invalid"
-    default_detail = "GitHub refused the stored credentials; sign in again."
-
-
-class GitHubTokenMissing(DomainError):
-    """No token to ask GitHub with: we never make anonymous calls (60 an hour per IP, shared by everyone)."""
-
-    status, code = 401, "github_token_missing"
-    default_detail = (
-        "No GitHub token to ask GitHub with: sign in with GitHub again, or set GITHUB_TOKEN (a personal "
-        "access token) for the CLI and background jobs."
-    )
-
-
-def require_token(token: str | None) -> str:
-    """``token``, or :class:`GitHubTokenMissing` (401) when there is none."""
-    if not token:
-        raise GitHubTokenMissing()
-    return token
-
-
-class GitHubForbidden(DomainError):
-    status, code, default_detail = 403, "github_forbidden", "GitHub refused access to this resource."
 
 
 @dataclass(frozen=True)
@@ -109,26 +84,6 @@ def shared_http_client() -> httpx.Client:
         max_redirects=3,
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         headers={"User-Agent": USER_AGENT},
-    )
-
-
-def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
-    """How long GitHub asks us to wait (:mod:`oss_tldr.retry_after`): its ``Retry-After`` when it sends
-    one, else the primary limit's ``x-ratelimit-reset`` once nothing remains (REST's 403/429 and GraphQL's
-    HTTP-200 ``RATE_LIMITED`` alike); None when it does not say."""
-    if headers.get("retry-after"):
-        return parse_retry_after(headers.get("retry-after"), now)
-    if headers.get("x-ratelimit-remaining") == "0":
-        return parse_reset_at(headers.get("x-ratelimit-reset"), now)
-    return None
-
-
-def github_rate_limited(wait: float | None) -> RateLimited:
-    """The one 429 of a GitHub rate limit (REST or GraphQL): ``Retry-After`` from GitHub's own wait."""
-    return RateLimited(
-        "GitHub rate limit reached; try again later.",
-        retry_after=whole_seconds(wait, DEFAULT_RETRY_AFTER_SECONDS),
-        code="github_rate_limited",
     )
 
 

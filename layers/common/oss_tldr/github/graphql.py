@@ -24,13 +24,8 @@ from typing import Any
 
 from oss_tldr import deadline
 from oss_tldr.errors import UpstreamUnavailable
-from oss_tldr.github.client import (
-    MAX_INLINE_WAIT_SECONDS,
-    GitHubClient,
-    GitHubTokenMissing,
-    github_rate_limited,
-    rate_limit_wait,
-)
+from oss_tldr.github.client import MAX_INLINE_WAIT_SECONDS, GitHubClient
+from oss_tldr.github.errors import GitHubTokenMissing, github_rate_limited, rate_limit_wait
 from oss_tldr.observability import logger
 
 MAX_LOGGED_ERRORS = 5

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from oss_tldr.errors import NotFound
+from oss_tldr.github.errors import require_token
 from oss_tldr.identity.tokens import github_token_for
 from oss_tldr.reports import access, jobs
 from oss_tldr.settings import Settings, get_settings
@@ -67,7 +68,6 @@ def github_client(token: str | None, settings: Settings | None = None) -> GitHub
     """The one GitHub client factory's client for ``token`` (none: :class:`GitHubTokenMissing`, never an
     anonymous call)."""
     from oss_tldr.github.client import github_client as factory  # the one factory; httpx on a miss only
-    from oss_tldr.github.client import require_token
 
     return factory(require_token(token), settings)
 
@@ -93,7 +93,6 @@ def lookup(requester: Requester, owner: str, repo: str) -> int:
     """``GET /repos/{owner}/{repo}`` with the requester's token (the one repository lookup,
     :func:`oss_tldr.github.users.get_repository`), recorded by :func:`record_repository`. 404 is "not
     found" (private and missing look the same); 401, 403, 429 and 5xx propagate (fail closed)."""
-    from oss_tldr.github.client import require_token  # cold start: httpx and the client, a miss only
     from oss_tldr.github.users import get_repository
 
     try:

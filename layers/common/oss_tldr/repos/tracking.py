@@ -11,7 +11,7 @@ from typing import Any
 from oss_tldr.db.engine import session_scope
 from oss_tldr.errors import BadRequest, NotFound
 from oss_tldr.github import users as github_users
-from oss_tldr.github.client import GitHubForbidden, GitHubUnauthorized
+from oss_tldr.github.errors import GitHubForbidden, GitHubUnauthorized
 from oss_tldr.github.payloads import RepositoryPayload
 from oss_tldr.identity.tokens import github_token_for
 from oss_tldr.repo_refs import full_name_key, parse_repo_ref
