@@ -198,6 +198,35 @@ def _served(report: StoredReport | None) -> StoredReport:
     return report
 
 
+def _hit(
+    requester: Requester,
+    owner: str,
+    repo: str,
+    window: Window,
+    section: str,
+    *,
+    session_id: str | None = None,
+) -> SectionResult | None:
+    """The cache hit, served when the requester may see it; None for a miss — also when the name now leads
+    GitHub to another repository than the cached row's (a former name taken since: that one is a miss)."""
+    hit = find_section(
+        f"{owner}/{repo}",
+        window.timeframe,
+        window.start,
+        window.end,
+        section,
+        current_fingerprint(),
+        requester.user_id,
+        session_id,
+    )
+    if hit is None:
+        return None
+    try:
+        return _serve_hit(requester, owner, repo, section, hit)
+    except NameMoved:
+        return None  # the name is another repository's now (its lookup stored it)
+
+
 def get_section(
     requester: Requester,
     owner: str,
@@ -214,21 +243,9 @@ def get_section(
     owner, repo, window = validate(owner, repo, timeframe)
     deadline = deadline if deadline is not None else wait_deadline()
     if not force:
-        hit = find_section(
-            f"{owner}/{repo}",
-            window.timeframe,
-            window.start,
-            window.end,
-            section,
-            current_fingerprint(),
-            requester.user_id,
-            requester.session_id,
-        )
-        if hit is not None:
-            try:
-                return _serve_hit(requester, owner, repo, section, hit)
-            except NameMoved:
-                pass  # the name is another repository's now (its lookup stored it): a miss of that one
+        served = _hit(requester, owner, repo, window, section, session_id=requester.session_id)
+        if served is not None:
+            return served
     requester.verify_session()  # before anything a miss writes or asks GitHub
     _metric("CacheMiss", 1)
     try:
@@ -295,25 +312,11 @@ def generate_report(
     here, or the shared generation's result; :class:`Pending` when that did not finish in time."""
     owner, repo, window = validate(owner, repo, timeframe)
     deadline = deadline if deadline is not None else wait_deadline()
-    fingerprint = current_fingerprint()
     if not force:
-        hit = find_section(
-            f"{owner}/{repo}",
-            window.timeframe,
-            window.start,
-            window.end,
-            "tldr",
-            fingerprint,
-            requester.user_id,
-        )
-        if hit is not None:
-            try:
-                _serve_hit(requester, owner, repo, "tldr", hit)
-            except NameMoved:
-                pass  # the name is another repository's now (its lookup stored it): a miss of that one
-            else:
-                report = _served(records.load_report(hit.report_id))
-                return ReportResult(report=report, cached=True, job_id=None)
+        served = _hit(requester, owner, repo, window, "tldr")
+        if served is not None:
+            report = _served(records.load_report(served.report_id))
+            return ReportResult(report=report, cached=True, job_id=None)
     _metric("CacheMiss", 1)
     try:
         report_id, generated_here, job_id = _obtain(
