@@ -15,7 +15,7 @@ from oss_tldr.db.models.core import (
     UserRepository,
 )
 from oss_tldr.db.models.identity import AuditLog, GitHubToken, OAuthState, UserSession
-from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, RepositoryAccessCheck
+from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, ReportJobRequester, RepositoryAccessCheck
 from oss_tldr.db.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ReportForceUsage",
     "ReportGeneration",
     "ReportJob",
+    "ReportJobRequester",
     "Repository",
     "RepositoryAccessCheck",
     "RepositoryAlias",

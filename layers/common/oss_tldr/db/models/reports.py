@@ -6,6 +6,8 @@
   conditional ``UPDATE … WHERE lease_expires_at < now()``. No advisory locks (they pin RDS Proxy sessions).
 * ``report_jobs`` records each generation (status, progress 0-100, outcome) for ``GET /reports/jobs/{id}``;
   waiters of a failed generation read its error class from here.
+* ``report_job_requesters`` lists the users who asked for a job (its claimer and everyone whose request
+  was answered with it): ``GET /reports/jobs/{id}`` shows a job to them only.
 * ``report_force_usage`` counts ``force=true`` regenerations per user and UTC day.
 * ``repository_access_checks`` remembers, for a few minutes, that a user's own token reached a private
   repository, so each section request does not re-ask GitHub.
@@ -72,6 +74,21 @@ class ReportJob(Base):
         Index("ix_report_jobs_repository_id", "repository_id"),
         Index("ix_report_jobs_report_id", "report_id"),
         Index("ix_report_jobs_requested_by", "requested_by"),
+    )
+
+
+class ReportJobRequester(Base):
+    """A user who asked for a job: the claimer, and each request answered with the job (202, or a refresh)."""
+
+    __tablename__ = "report_job_requesters"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("report_jobs.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    asked_at: Mapped[dt.datetime] = created_at_column()
+
+    __table_args__ = (
+        PrimaryKeyConstraint("job_id", "user_id"),
+        Index("ix_report_job_requesters_user_id", "user_id"),
     )
 
 
