@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from oss_tldr import usage
 from oss_tldr.content_models import ReportStats
 from oss_tldr.errors import DomainError, NotFound, UpstreamUnavailable
 from oss_tldr.github import graphql
@@ -222,6 +223,13 @@ def fetch_activity(github: GitHubClient, full_name: str, window: Window) -> Acti
     its old name). Raises NotFound (404: missing, or not visible to the token), RateLimited (429, the
     token's points), UpstreamUnavailable (502) and the client's HTTP errors."""
     before = github.requests_made
+    try:
+        return _fetch(github, full_name, window, before)
+    finally:  # what was asked is spent, whatever the answer (usage.metered: the warming's budget)
+        usage.record(github_requests=github.requests_made - before)
+
+
+def _fetch(github: GitHubClient, full_name: str, window: Window, before: int) -> Activity:
     answer, parsed = _ask(github, full_name, window)
     repository = parsed.repository
     if repository is None:
@@ -253,6 +261,7 @@ def fetch_activity(github: GitHubClient, full_name: str, window: Window) -> Acti
         }
     )
     points = parsed.rateLimit.cost if parsed.rateLimit else None
+    usage.record(github_points=points or 0)
     logger.info(
         "github activity fetched",
         extra={

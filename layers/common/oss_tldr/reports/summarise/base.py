@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from oss_tldr import usage
 from oss_tldr.content_models import ReportStats
 from oss_tldr.errors import UpstreamUnavailable
 
@@ -132,6 +133,7 @@ class LLMBudget:
     def first_attempt(self, purpose: str) -> None:
         self.planned = max(0, self.planned - 1)
         self.requests += 1
+        usage.record(llm_requests=1)
         self.log.append(purpose)
 
     def can_retry(self) -> bool:
@@ -139,6 +141,7 @@ class LLMBudget:
 
     def retry(self, purpose: str) -> None:
         self.requests += 1
+        usage.record(llm_requests=1)
         self.log.append(f"{purpose} (retry)")
 
     def record_usage(self, tokens: int) -> None:
