@@ -249,6 +249,17 @@ def http_event(
     return event
 
 
+def context_for(logical_id: str, template: dict[str, Any] | None = None) -> FakeLambdaContext:
+    """A context with the function's own timeout and memory (its properties, else the template's
+    ``Globals``), as ``sam local invoke`` gives it: the scheduled functions plan their work on it."""
+    template = template or load_template()
+    defaults = (template.get("Globals") or {}).get("Function") or {}
+    props = functions(template)[logical_id]
+    timeout = props.get("Timeout", defaults.get("Timeout", 29))
+    memory = props.get("MemorySize", defaults.get("MemorySize", 512))
+    return FakeLambdaContext(function_name=logical_id, timeout_ms=int(timeout) * 1000, memory_mb=int(memory))
+
+
 def invoke(logical_id: str, event: dict[str, Any], template: dict[str, Any] | None = None) -> Any:
     handler = load_handler(logical_id, template)
-    return handler(event, FakeLambdaContext(function_name=logical_id))
+    return handler(event, context_for(logical_id, template))

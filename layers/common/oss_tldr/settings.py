@@ -194,6 +194,15 @@ class Settings:
     # --- scheduled cleanup ----------------------------------------------------------------
     # days access records (user_report_access) and audit rows are kept (oss_tldr.maintenance.cleanup)
     retention_days: int = setting("RETENTION_DAYS", 90, _integer(minimum=1))
+    # --- scheduled warming (oss_tldr.maintenance.warming) -----------------------------------
+    # in AWS: the Secrets Manager ARN of the service token (used when GITHUB_TOKEN is unset)
+    github_token_arn: str | None = setting("GITHUB_TOKEN_ARN")
+    # per run: the repositories warmed at most, the GitHub points and LLM requests it may spend
+    warming_max_repositories: int = setting("WARMING_MAX_REPOSITORIES", 50, _integer())
+    warming_max_github_points: int = setting("WARMING_MAX_GITHUB_POINTS", 1000, _integer())
+    warming_max_llm_requests: int = setting("WARMING_MAX_LLM_REQUESTS", 200, _integer())
+    # how far back report openings (user_report_access) count towards popularity
+    warming_lookback_days: int = setting("WARMING_LOOKBACK_DAYS", 7, _integer(minimum=1))
     # --- runtime --------------------------------------------------------------------------
     # in a Lambda (AWS_LAMBDA_FUNCTION_NAME set) unless OSS_TLDR_LOCAL says to behave as local
     in_aws: bool = derived(_in_aws, False)

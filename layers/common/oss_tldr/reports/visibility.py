@@ -11,7 +11,7 @@ report (pending, a followed generation's failure) is given only after the caller
 established.
 
 GitHub tokens: a signed-in user's own (``github_token_for``); the CLI and background jobs use
-``settings.github_token``.
+``settings.github_token`` (or the secret of ``settings.github_token_arn``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from oss_tldr.errors import NotFound
 from oss_tldr.github.errors import require_token
 from oss_tldr.identity.tokens import github_token_for
 from oss_tldr.reports import access, jobs
+from oss_tldr.secrets import resolve_secret
 from oss_tldr.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # httpx and the GitHub client are imported on a miss only (cold-start cost)
@@ -60,8 +61,14 @@ class Requester:
 
     @classmethod
     def service(cls, settings: Settings | None = None) -> Requester:
-        service_token = (settings or get_settings()).github_token
-        return cls(user_id=None, token=lambda: service_token)
+        """The service's own token: ``GITHUB_TOKEN`` locally, the secret behind ``GITHUB_TOKEN_ARN`` in AWS
+        (read when first needed, cached by :mod:`oss_tldr.secrets`)."""
+        settings = settings or get_settings()
+
+        def token() -> str | None:
+            return resolve_secret(settings.github_token, settings.github_token_arn)
+
+        return cls(user_id=None, token=token)
 
 
 def github_client(token: str | None, settings: Settings | None = None) -> GitHubClient:
