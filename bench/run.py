@@ -11,7 +11,9 @@ local embedded Postgres, or ``BENCH_DATABASE_URL``), with the fake GitHub and fa
 * cold start of the report handler module in a fresh process (import + first cache hit) against
   ``python -c "import boto3"`` in the same run;
 * the scheduled cleanup (``--cleanup-rows``, 100,000) on as many expired reports among as many live ones,
-  in its bounded batches (``--only-cleanup`` measures it alone).
+  in its bounded batches (``--only-cleanup`` measures it alone);
+* the scheduled warming's cost per warmed report (``--warming-repositories``, 20; ``--only-warming``
+  measures it alone): bench/warming.py.
 
 Not a test: nothing here asserts; the goals are printed next to the figures.
 """
@@ -28,8 +30,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.warming import measure_warming
+from bench.warming import row as warming_row
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -468,6 +474,7 @@ def table(
     cold: dict[str, Any],
     start: dict[str, Any],
     clean: dict[str, Any] | None = None,
+    warm: dict[str, Any] | None = None,
 ) -> str:
     overlap = cold["last_week_after_last_month"]
     openai_on_hit = "yes" if start["openai_imported_on_hit_path"] else "no"
@@ -505,6 +512,8 @@ def table(
     ]
     if clean is not None:
         rows.append(_cleanup_row(clean))
+    if warm is not None:
+        rows.append(warming_row(warm))
     lines = ["| measure | result | goal |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines)
@@ -522,6 +531,15 @@ def _update_doc(rendered: str, when: str) -> None:
     DOC.write_text(head + block + tail)
 
 
+def _measured(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One measurement (its handlers' metric and log lines kept off stdout), written to its results."""
+    print(f"{name} ...", file=sys.stderr)
+    with contextlib.redirect_stdout(io.StringIO()):
+        figures = measure()
+    _write(name, figures)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000, help="cache-hit calls to time")
@@ -529,17 +547,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--cleanup-rows", type=int, default=100_000, help="expired (and live) reports")
     parser.add_argument("--only-cleanup", action="store_true", help="measure the cleanup alone")
+    parser.add_argument("--warming-repositories", type=int, default=20, help="popular repositories warmed")
+    parser.add_argument("--only-warming", action="store_true", help="measure the warming alone")
     args = parser.parse_args(argv)
     github, openai = _prepare_environment()
-    if args.only_cleanup:
+    alone = {
+        "cleanup": lambda: measure_cleanup(args.cleanup_rows),
+        "warming": lambda: measure_warming(github, openai, args.warming_repositories),
+    }
+    only = [name for name in alone if getattr(args, f"only_{name}")]
+    if only:
         try:
-            print("cleanup ...", file=sys.stderr)
-            clean = measure_cleanup(args.cleanup_rows)
-            _write("cleanup", clean)
+            figures = {name: _measured(name, alone[name]) for name in only}
         finally:
             github.stop()
             openai.stop()
-        print(json.dumps(clean, indent=2))
+        print(json.dumps(figures, indent=2))
         return 0
     try:
         _avoid_window_rollover()
@@ -558,13 +581,12 @@ def main(argv: list[str] | None = None) -> int:
         print("cold start ...", file=sys.stderr)
         start = measure_cold_start(token, args.cold_start_runs)
         _write("cold_start", start)
-        print("cleanup ...", file=sys.stderr)
-        clean = measure_cleanup(args.cleanup_rows)
-        _write("cleanup", clean)
+        clean = _measured("cleanup", alone["cleanup"])
+        warm = _measured("warming", alone["warming"])
     finally:
         github.stop()
         openai.stop()
-    rendered = table(seed, hit, cold, start, clean)
+    rendered = table(seed, hit, cold, start, clean, warm)
     print(rendered)
     if not args.no_doc:
         _update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
