@@ -82,7 +82,7 @@ def retry_delay(receive_count: int, *, retry_after: int | None = None) -> int:
     if retry_after is not None:
         return min(max(0, retry_after), MAX_RETRY_SECONDS)
     base = get_settings().report_queue_retry_seconds
-    return min(base * 2 ** max(0, receive_count - 1), MAX_RETRY_SECONDS)
+    return int(min(base * 2 ** max(0, receive_count - 1), MAX_RETRY_SECONDS))
 
 
 def retry_in(receipt_handle: str, seconds: int) -> None:
