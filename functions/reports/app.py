@@ -27,7 +27,7 @@ from oss_tldr.api.responses import (
 )
 from oss_tldr.errors import Unauthorized
 from oss_tldr.repo_refs import OPTIONAL_REPO_REF_DOC, parse_repo_ref
-from oss_tldr.reports import listings, service
+from oss_tldr.reports import listings, queue, service
 from oss_tldr.reports.models import Keyset, StoredReport, SummaryRow
 from oss_tldr.reports.schemas import (
     GenerateRequest,
@@ -109,7 +109,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _report(report: StoredReport, *, cached: bool) -> Report:
+def _report(report: StoredReport, *, cached: bool, stale: bool = False) -> Report:
     return Report.model_validate(
         {
             "id": report.id,
@@ -126,7 +126,7 @@ def _report(report: StoredReport, *, cached: bool) -> Report:
             "version": report.version,
             "cached": cached,
             "stats": report.stats,
-            "stale": False,
+            "stale": stale,
             "partial": report.partial,
         }
     )
@@ -187,7 +187,8 @@ def section(
         f'{{"{result.section}":{result.body},"cached":{"true" if result.cached else "false"},'
         f'"generated_at":"{result.generated_at.isoformat()}",'
         f'"expires_at":{_json_time(result.expires_at)},"report_id":{result.report_id},'
-        f'"stats":{result.stats},"stale":false,"partial":{"true" if result.partial else "false"}}}'
+        f'"stats":{result.stats},"stale":{"true" if result.stale else "false"},'
+        f'"partial":{"true" if result.partial else "false"}}}'
     )
     return Response(status_code=200, content_type="application/json", body=body)
 
@@ -201,7 +202,13 @@ def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
     _, requester = _caller()
     owner, repo = parse_repo_ref(body.repo_url)
     result = service.generate_report(
-        requester, owner, repo, body.timeframe, force=body.force, deadline=_deadline()
+        requester,
+        owner,
+        repo,
+        body.timeframe,
+        force=body.force,
+        deadline=_deadline(),
+        asynchronous=queue.configured(),  # a miss is the worker's; this request follows it until its deadline
     )
     if isinstance(result, service.Pending):
         accepted = JobAccepted(
@@ -210,7 +217,7 @@ def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
             progress=result.progress,
         )
         return Response(status_code=202, content_type="application/json", body=accepted)
-    report = _report(result.report, cached=result.cached)
+    report = _report(result.report, cached=result.cached, stale=result.stale)
     return Response(status_code=200, content_type="application/json", body=report)
 
 
@@ -230,7 +237,8 @@ def job(job_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> J
 @app.get("/api/v1/reports/<report_id>", responses=errors(403, 404, 429, 502))
 def report_by_id(report_id: ReportId) -> Report:
     _, requester = _caller()
-    return _report(service.report_by_id(requester, report_id), cached=True)
+    report = service.report_by_id(requester, report_id)
+    return _report(report, cached=True, stale=report.expired)
 
 
 @app.get("/api/v1/users/me/reports", responses=errors(400))

@@ -1087,11 +1087,16 @@ def test_outsider_following_an_unknown_private_repositorys_generation_gets_404_n
     assert api.get(f"/reports/jobs/{running}", headers=alice).status_code == 200
 
 
-def test_jobs_of_a_public_repository_are_visible_to_every_signed_in_user(api, seeded, alice, bob, db):
+def test_a_job_is_shown_only_to_the_users_who_asked_for_it_even_for_a_public_repository(
+    api, seeded, alice, bob, db
+):
+    # Issue 10: "A job is visible only to the users who asked for it (404 otherwise)."
     assert api.post("/reports/generate", json={"repo_url": REPO}, headers=alice).status_code == 200
     job_id = str(db.scalars(select(ReportJob.id)).one())
-    seen = api.get(f"/reports/jobs/{job_id}", headers=bob)
+    seen = api.get(f"/reports/jobs/{job_id}", headers=alice)
     assert seen.status_code == 200 and seen.json()["status"] == "completed"
+    unknown = _assert_error(api.get(f"/reports/jobs/{UNKNOWN_JOB}", headers=bob), 404)
+    assert _assert_error(api.get(f"/reports/jobs/{job_id}", headers=bob), 404) == unknown
 
 
 # Finding 8 (report side): a denied or failed-before-generating request writes nothing.

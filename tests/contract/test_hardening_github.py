@@ -404,8 +404,10 @@ def test_a_malformed_graphql_answer_during_generation_is_502_and_caches_no_repor
     assert gh.count("POST", GRAPHQL) == 1 and gh.count() == 1  # asked once: no retry of a garbage answer
     assert gh.graphql_errors == []  # the query itself was right
     after = _rows(db)
-    # Nothing but the failed job: no report, no lease, not even the repository GitHub did not describe.
+    # Nothing but the failed job (and who asked for it): no report, no lease, not even the repository GitHub
+    # did not describe.
     assert after.pop("report_jobs") == before.pop("report_jobs") + 1
+    assert after.pop("report_job_requesters") == before.pop("report_job_requesters") + 1
     assert after == before
 
 

@@ -189,6 +189,14 @@ class Settings:
     report_wait_seconds: int = setting("REPORT_WAIT_SECONDS", 25, _integer(minimum=1))
     # a generation lease; renewed with progress, taken over once expired
     report_lease_seconds: int = setting("REPORT_LEASE_SECONDS", 90, _integer(minimum=1))
+    # the SQS queue of generations the worker function runs (POST /reports/generate hands a miss to it, and a
+    # stale report's refresh goes there); unset: generations run in the request, stale reports are not served
+    report_queue_url: str | None = setting("REPORT_QUEUE_URL")
+    # receives of one message before SQS moves it to the dead-letter queue (the redrive policy's
+    # maxReceiveCount): the worker marks the job failed on the last one
+    report_queue_max_receives: int = setting("REPORT_QUEUE_MAX_RECEIVES", 3, _integer(minimum=1))
+    # seconds before a transiently failed generation's message comes back (doubled on each receive)
+    report_queue_retry_seconds: int = setting("REPORT_QUEUE_RETRY_SECONDS", 10, _integer())
     # how long a positive private-repository check is remembered
     private_access_ttl_seconds: int = setting("PRIVATE_ACCESS_TTL_SECONDS", 300, _integer())
     # --- scheduled cleanup ----------------------------------------------------------------

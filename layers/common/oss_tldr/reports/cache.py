@@ -74,9 +74,10 @@ MAX_WAIT_SECONDS = 1.0
 class GenerationPending(Exception):
     """The caller's deadline passed while another request's generation of the key was still running."""
 
-    def __init__(self, job_id: uuid.UUID | None) -> None:
+    def __init__(self, job_id: uuid.UUID | None, *, own: bool = False) -> None:
         super().__init__(f"report generation {job_id} still running")
         self.job_id = job_id
+        self.own = own  # the job this call claimed and handed to the worker
 
 
 class GenerationFailed(DomainError):
@@ -151,6 +152,7 @@ def get_or_generate(
     before_claim: Callable[[], None] | None = None,
     claim_lost: Callable[[], None] | None = None,
     while_following: Callable[[float, uuid.UUID], None] | None = None,
+    hand_off: Callable[[uuid.UUID], None] | None = None,
 ) -> Outcome[P]:
     """The report of ``key``: an existing one, the one this call generates, or the one another request
     is generating. ``deadline`` is a ``clock()`` value; past it a waiter raises :class:`GenerationPending`
@@ -163,9 +165,14 @@ def get_or_generate(
     ``while_following`` runs before each wait for another request's generation, with the seconds this call
     has been waiting and the followed job; it may raise to stop waiting (the caller's own access check: an
     outsider must not learn that a private repository's generation is running).
+
+    ``hand_off``: a claimed generation is queued for the worker (``hand_off(job_id)`` sends it) and this
+    call follows that job like any other until ``deadline``; when the hand-off fails the generation runs
+    here after all (a queue that is down costs latency, not the report).
     """
     newer_than = records.current_generated_at(key) if force else None
     followed: uuid.UUID | None = None
+    handed_off: uuid.UUID | None = None
     wait = FIRST_WAIT_SECONDS
     started = clock()
     while True:
@@ -193,7 +200,12 @@ def get_or_generate(
                 force=force,
                 fingerprint=fingerprint,
                 newer_than=newer_than,
+                queued=hand_off is not None,
             )
+            if job_id is not None and hand_off is not None and _handed_off(hand_off, job_id):
+                followed = handed_off = job_id
+                wait = FIRST_WAIT_SECONDS
+                continue
             if job_id is not None:
                 return _generate(
                     key, job_id, generate, expires_at=expires_at, lease=lease, clock=clock, sleep=sleep
@@ -204,9 +216,18 @@ def get_or_generate(
         if while_following is not None and followed is not None:
             while_following(clock() - started, followed)
         if clock() + wait > deadline:
-            raise GenerationPending(followed)
+            raise GenerationPending(followed, own=followed is not None and followed == handed_off)
         sleep(wait)
         wait = min(wait * 1.5, MAX_WAIT_SECONDS)
+
+
+def _handed_off(hand_off: Callable[[uuid.UUID], None], job_id: uuid.UUID) -> bool:
+    try:
+        hand_off(job_id)
+    except Exception as exc:  # the queue is unreachable: this request generates instead
+        log_exception("queueing the generation failed; generating in the request", exc, job_id=str(job_id))
+        return False
+    return True
 
 
 def _generate(
@@ -219,6 +240,30 @@ def _generate(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> Outcome[P]:
+    return run_claimed(
+        key,
+        job_id,
+        generate,
+        expires_at=expires_at,
+        lease=lease,
+        clock=clock,
+        on_failure=lambda failure: _release(key, job_id, failure, sleep=sleep),
+    )
+
+
+def run_claimed(
+    key: CacheKey,
+    job_id: uuid.UUID,
+    generate: Generate[P],
+    *,
+    expires_at: dt.datetime,
+    lease: dt.timedelta,
+    on_failure: Callable[[JobFailure], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> Outcome[P]:
+    """Run the generation of a claimed key (its lease is ``job_id``'s) and store it; on any failure
+    ``on_failure`` records it (releasing the lease: :func:`_release` for a request, the worker's own rule
+    for a queued job) and the generation's safe error is raised."""
     started = clock()
     try:
         generated = generate(_LeaseKeeper(key, job_id, lease))
@@ -229,7 +274,7 @@ def _generate(
             log_exception("report generation failed", exc, job_id=str(job_id))
         else:
             logger.warning("report generation failed", extra={"job_id": str(job_id), "code": error.code})
-        _release(key, job_id, failure, sleep=sleep)
+        on_failure(failure)
         if error is exc:
             raise
         raise error from exc

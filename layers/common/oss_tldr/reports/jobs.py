@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Select, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository
-from oss_tldr.reports.access import remembered
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob, ReportJobRequester
 from oss_tldr.reports.models import (
     CacheKey,
     Fingerprint,
@@ -24,9 +23,8 @@ from oss_tldr.reports.models import (
     PollState,
     ReportPayload,
     ReportSlot,
-    repository_id_for,
 )
-from oss_tldr.reports.records import has_opened, write_report
+from oss_tldr.reports.records import write_report
 
 RUNNING = ("queued", "in_progress")
 # What a job whose generator died is marked with (its lease taken over, or released by the cleanup).
@@ -46,6 +44,7 @@ def claim(
     force: bool,
     fingerprint: Fingerprint | None = None,
     newer_than: dt.datetime | None = None,
+    queued: bool = False,
 ) -> uuid.UUID | None:
     """Claim the generation of ``key``: a new job and the key's lease, in one transaction.
 
@@ -56,7 +55,11 @@ def claim(
     With ``fingerprint``, the claim also backs off when a usable report exists once the lease is held: a
     generator that finished between the caller's poll and this claim has deleted its lease and committed
     its report in one transaction, and that commit is visible to the statement after our lease insert
-    (READ COMMITTED), so a finished generation is never followed by a second one."""
+    (READ COMMITTED), so a finished generation is never followed by a second one.
+
+    ``queued``: the generation is handed to the worker (:mod:`oss_tldr.reports.queue`): the job starts
+    ``queued`` and the worker marks it ``in_progress`` when it adopts it. The claimer (``requested_by``) is
+    the job's first requester (:func:`add_requester`)."""
     job_id = uuid.uuid4()
     with session_scope() as session:
         session.execute(
@@ -66,14 +69,16 @@ def claim(
                 timeframe=key.timeframe,
                 timeframe_start=key.start,
                 timeframe_end=key.end,
-                status="in_progress",
+                status="queued" if queued else "in_progress",
                 progress=0,
-                message="starting",
+                message="queued" if queued else "starting",
                 force=force,
                 requested_by=requested_by,
-                started_at=func.now(),
+                started_at=None if queued else func.now(),
             )
         )
+        if requested_by is not None:
+            session.execute(insert(ReportJobRequester).values(job_id=job_id, user_id=requested_by))
         claimed = session.execute(
             pg_insert(ReportGeneration)
             .values(
@@ -113,7 +118,7 @@ def claim(
                 .where(ReportJob.id == stale.job_id, ReportJob.status.in_(RUNNING))
                 .values(error="The generation was interrupted; it was restarted.", **_INTERRUPTED)
             )
-        if fingerprint is not None and session.scalar(_usable_report(key, fingerprint, newer_than)):
+        if fingerprint is not None and session.scalar(usable_report(key, fingerprint, newer_than)):
             session.rollback()  # somebody finished it meanwhile: serve theirs
             return None
     return job_id
@@ -164,7 +169,13 @@ def renew(key: CacheKey, job_id: uuid.UUID, *, lease: dt.timedelta, progress: in
         session.execute(
             update(ReportJob)
             .where(ReportJob.id == job_id)
-            .values(progress=func.greatest(ReportJob.progress, progress), message=message[:200])
+            .values(
+                progress=func.greatest(ReportJob.progress, progress),
+                message=message[:200],
+                # a queued job generated in the request after all (its hand-off failed) is running now
+                status=case((ReportJob.status == "queued", "in_progress"), else_=ReportJob.status),
+                started_at=func.coalesce(ReportJob.started_at, func.now()),
+            )
         )
         renewed = session.execute(
             update(ReportGeneration)
@@ -230,7 +241,7 @@ def abandon(key: CacheKey, job_id: uuid.UUID) -> None:
         )
 
 
-def _usable_report(key: CacheKey, fingerprint: Fingerprint, newer_than: dt.datetime | None) -> Select[int]:
+def usable_report(key: CacheKey, fingerprint: Fingerprint, newer_than: dt.datetime | None) -> Select[int]:
     """The id of the key's report that may be served: not expired, written by the current summariser and
     prompt, and (for a forced regeneration) newer than the report it replaces."""
     conditions = [
@@ -253,7 +264,7 @@ def poll(
 ) -> PollState:
     """Where the key stands: a usable report, the live lease, the outcome of the followed job."""
     with session_scope() as session:
-        report_id = session.scalar(_usable_report(key, fingerprint, newer_than))
+        report_id = session.scalar(usable_report(key, fingerprint, newer_than))
         lease = session.execute(
             select(
                 ReportGeneration.job_id, (ReportGeneration.lease_expires_at < func.now()).label("stale")
@@ -302,22 +313,23 @@ def job_progress(job_id: uuid.UUID) -> int:
     return int(row.progress)
 
 
+def add_requester(job_id: uuid.UUID, user_id: int) -> None:
+    """``user_id`` asked for the job too (its request was answered with it): the job is shown to them."""
+    with session_scope() as session:
+        session.execute(
+            pg_insert(ReportJobRequester).values(job_id=job_id, user_id=user_id).on_conflict_do_nothing()
+        )
+
+
 def job_view(job_id: uuid.UUID, *, visible_to: int | None = None) -> JobView | None:
-    """A job's status. With ``visible_to``, only when that user may see the job's report (None otherwise,
-    the answer for an unknown job): the user asked for it, or the repository row is public, or private
-    with the user's access shown (a remembered positive check, or the job's report in their history)."""
+    """A job's status. With ``visible_to``, only when that user asked for the job (its claimer, or a request
+    answered with it: ``report_job_requesters``); None otherwise, the answer for an unknown job."""
     stmt = select(ReportJob).where(ReportJob.id == job_id)
     if visible_to is not None:
-        access_shown = or_(remembered(visible_to, Repository.id), has_opened(visible_to, ReportJob.report_id))
-        # The repository the job generated for when it has finished (its stored id: an alias that moves
-        # later cannot change whose job it was), else the one its name leads to now.
-        repository_id = func.coalesce(ReportJob.repository_id, repository_id_for(ReportJob.repo))
-        stmt = stmt.outerjoin(Repository, Repository.id == repository_id).where(
-            or_(
-                ReportJob.requested_by == visible_to,
-                and_(Repository.id.is_not(None), or_(Repository.is_private.is_(False), access_shown)),
-            )
+        asked = select(ReportJobRequester.job_id).where(
+            ReportJobRequester.job_id == ReportJob.id, ReportJobRequester.user_id == visible_to
         )
+        stmt = stmt.where(asked.exists())
     with session_scope() as session:
         job = session.scalars(stmt).first()
         if job is None:

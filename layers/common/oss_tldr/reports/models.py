@@ -146,6 +146,8 @@ class SectionHit:
     expires_at: dt.datetime | None
     stats: str  # JSON text of the window's counts (content_models.ReportStats)
     partial: bool
+    stale: bool = False  # served past its expiry (stale-while-revalidate)
+    refreshing: bool = False  # stale, and a live lease of the current key says its refresh runs
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,11 @@ class StoredReport:
 
     def section(self, name: str) -> Any:
         return self.tldr if name == "tldr" else getattr(self, name)
+
+    @property
+    def expired(self) -> bool:
+        """Past its expiry (read by id, it is served marked ``stale``)."""
+        return self.expires_at is not None and self.expires_at <= dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from oss_tldr import deadline as request_budget
 from oss_tldr.errors import BadRequest, DomainError, NotFound, ServiceUnavailable
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import validate_owner_repo
-from oss_tldr.reports import cache, jobs, records
+from oss_tldr.reports import cache, jobs, records, refresh
 from oss_tldr.reports.hit import find_section
 from oss_tldr.reports.models import SECTIONS, CacheKey, Fingerprint, JobView, SectionHit, StoredReport
 from oss_tldr.reports.quota import ForceQuota
@@ -75,6 +75,7 @@ class SectionResult:
     report_id: int
     stats: str  # JSON text of the window's counts
     partial: bool
+    stale: bool = False  # served past its expiry while one refresh runs
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ReportResult:
     report: StoredReport
     cached: bool
     job_id: uuid.UUID | None
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,12 @@ def validate(owner: str, repo: str, timeframe: str) -> tuple[str, str, Window]:
     return owner, repo, window_for(timeframe)
 
 
-def _generator(
-    requester: Requester, owner: str, repo: str, window: Window, listener: ProgressListener | None
+def generator_for(
+    requester: Requester, owner: str, repo: str, window: Window, listener: ProgressListener | None = None
 ) -> cache.Generate[Any]:
+    """The generation of one report with the requester's token: the request's, and the worker's for a
+    queued job (:mod:`oss_tldr.reports.worker`)."""
+
     def generate(progress: cache.Progress) -> cache.Generated[Any]:
         from oss_tldr.github.activity import fetch_activity  # the cold path only
         from oss_tldr.reports.content import build_report_content
@@ -160,8 +165,10 @@ def _obtain(
     force: bool,
     deadline: float,
     listener: ProgressListener | None = None,
+    asynchronous: bool = False,
 ) -> tuple[int, bool, uuid.UUID | None]:
-    """A report id for the key after a miss: ``(report_id, generated_here, job_id)``."""
+    """A report id for the key after a miss: ``(report_id, generated_here, job_id)``. ``asynchronous``: a
+    generation this request claims is handed to the worker (:func:`refresh.hand_off`) and followed."""
     key = CacheKey(f"{owner}/{repo}", window.timeframe, window.start, window.end)
     establish_visibility(requester, owner, repo, unknown=False)  # before any lease, wait, job or quota
     quota = ForceQuota(requester.user_id)
@@ -169,7 +176,7 @@ def _obtain(
         outcome = cache.get_or_generate(
             key,
             current_fingerprint(),
-            _generator(requester, owner, repo, window, listener),
+            generator_for(requester, owner, repo, window, listener),
             expires_at=window.expires_at,
             deadline=deadline,
             requested_by=requester.user_id,
@@ -178,10 +185,16 @@ def _obtain(
             before_claim=quota.take if force else None,
             claim_lost=quota.give_back,
             while_following=VisibilityGate(requester, owner, repo),
+            hand_off=refresh.hand_off if asynchronous else None,
         )
-    except (cache.GenerationFailed, cache.GenerationPending):
+    except cache.GenerationPending as pending:
+        if not pending.own:  # the job this request handed to the worker is its own news
+            quota.give_back()
+            # What another request's generation is doing is news only to those who may see the repository.
+            establish_visibility(requester, owner, repo, unknown=True)
+        raise
+    except cache.GenerationFailed:
         quota.give_back()
-        # What another request's generation is doing is news only to those who may see the repository.
         establish_visibility(requester, owner, repo, unknown=True)
         raise
     except DomainError:
@@ -208,23 +221,29 @@ def _hit(
     session_id: str | None = None,
 ) -> SectionResult | None:
     """The cache hit, served when the requester may see it; None for a miss — also when the name now leads
-    GitHub to another repository than the cached row's (a former name taken since: that one is a miss)."""
+    GitHub to another repository than the cached row's (a former name taken since: that one is a miss).
+    A stale hit (:mod:`oss_tldr.reports.refresh`) is served too, once its refresh is queued."""
+    fingerprint = current_fingerprint()
     hit = find_section(
         f"{owner}/{repo}",
         window.timeframe,
         window.start,
         window.end,
         section,
-        current_fingerprint(),
+        fingerprint,
         requester.user_id,
         session_id,
+        stale_for=refresh.stale_for(window.timeframe),
     )
     if hit is None:
         return None
     try:
-        return _serve_hit(requester, owner, repo, section, hit)
+        served = _serve_hit(requester, owner, repo, section, hit)
     except NameMoved:
         return None  # the name is another repository's now (its lookup stored it)
+    if hit.stale and not hit.refreshing:
+        refresh.queue_refresh(f"{owner}/{repo}", window, fingerprint, requested_by=requester.user_id)
+    return served
 
 
 def get_section(
@@ -273,7 +292,7 @@ def _serve_hit(requester: Requester, owner: str, repo: str, section: str, hit: S
         ensure_private_access(requester, owner, repo, hit.repository_id)
         if requester.user_id is not None:
             records.record_access(requester.user_id, hit.report_id)
-    _metric("CacheHit", 1)
+    _metric("StaleHit" if hit.stale else "CacheHit", 1)
     return SectionResult(
         section=section,
         body=hit.data,
@@ -283,6 +302,7 @@ def _serve_hit(requester: Requester, owner: str, repo: str, section: str, hit: S
         report_id=hit.report_id,
         stats=hit.stats,
         partial=hit.partial,
+        stale=hit.stale,
     )
 
 
@@ -307,22 +327,34 @@ def generate_report(
     force: bool = False,
     deadline: float | None = None,
     listener: ProgressListener | None = None,
+    asynchronous: bool = False,
 ) -> ReportResult | Pending:
-    """The whole report (``POST /reports/generate``, ``make report``): served from the cache, generated
-    here, or the shared generation's result; :class:`Pending` when that did not finish in time."""
+    """The whole report (``POST /reports/generate``, ``make report``): served from the cache (a stale one
+    while its refresh is queued), generated here (``asynchronous``: by the worker, followed until
+    ``deadline``), or the shared generation's result; :class:`Pending` when that did not finish in time.
+    A signed-in requester answered with a job is one of the users who asked for it."""
     owner, repo, window = validate(owner, repo, timeframe)
     deadline = deadline if deadline is not None else wait_deadline()
     if not force:
         served = _hit(requester, owner, repo, window, "tldr")
         if served is not None:
             report = _served(records.load_report(served.report_id))
-            return ReportResult(report=report, cached=True, job_id=None)
+            return ReportResult(report=report, cached=True, job_id=None, stale=served.stale)
     _metric("CacheMiss", 1)
     try:
         report_id, generated_here, job_id = _obtain(
-            requester, owner, repo, window, force=force, deadline=deadline, listener=listener
+            requester,
+            owner,
+            repo,
+            window,
+            force=force,
+            deadline=deadline,
+            listener=listener,
+            asynchronous=asynchronous,
         )
     except cache.GenerationPending as pending:
+        if pending.job_id is not None and requester.user_id is not None:
+            jobs.add_requester(pending.job_id, requester.user_id)
         view = jobs.job_view(pending.job_id) if pending.job_id else None
         return Pending(
             job_id=pending.job_id,
@@ -356,8 +388,8 @@ def report_by_id(requester: Requester, report_id: int) -> StoredReport:
 
 
 def job_status(requester: Requester, job_id: str) -> JobView:
-    """A job, for a requester who may see its report (the one who asked, a public repository, or a private
-    one with the requester's access shown); anyone else gets the unknown job's 404. No GitHub call."""
+    """A job, for the users who asked for it (its claimer, and each request answered with it); anyone else
+    gets the unknown job's 404. No GitHub call."""
     try:
         parsed = uuid.UUID(job_id)
     except (ValueError, TypeError) as exc:

@@ -15,7 +15,13 @@ from oss_tldr.db.models.core import (
     UserRepository,
 )
 from oss_tldr.db.models.identity import AuditLog, GitHubToken, OAuthState, UserSession
-from oss_tldr.db.models.reports import ReportForceUsage, ReportGeneration, ReportJob, ReportJobRequester, RepositoryAccessCheck
+from oss_tldr.db.models.reports import (
+    ReportForceUsage,
+    ReportGeneration,
+    ReportJob,
+    ReportJobRequester,
+    RepositoryAccessCheck,
+)
 from oss_tldr.db.models.webhooks import WebhookDelivery
 
 __all__ = [

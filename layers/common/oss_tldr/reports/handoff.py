@@ -1,0 +1,154 @@
+"""The storage side of a generation handed to the worker (:mod:`oss_tldr.reports.worker`): reading a queued
+job, the worker adopting its key's lease, and a transient failure putting the job back in the queue.
+
+Like :mod:`oss_tldr.reports.jobs`, every function is one short transaction, never open across a GitHub or
+OpenAI call; the lease rules (one live lease per key, a lapsed one taken over) are the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from oss_tldr.db.engine import session_scope
+from oss_tldr.db.models import ReportGeneration, ReportJob
+from oss_tldr.reports.jobs import RUNNING, usable_report
+from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    id: uuid.UUID
+    key: CacheKey
+    status: str
+    force: bool
+    requested_by: int | None
+    created_at: dt.datetime
+
+    @property
+    def running(self) -> bool:
+        return self.status in RUNNING
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What the worker found for a job: ``adopted`` (the lease is the job's now: generate), ``served`` (a
+    usable report exists: the job was completed with it), ``busy`` (another job holds the key's live lease:
+    ask again later), ``finished`` (the job is no longer running: nothing to do)."""
+
+    outcome: str
+    report_id: int | None = None
+
+
+def load_job(job_id: uuid.UUID) -> QueuedJob | None:
+    with session_scope() as session:
+        job = session.get(ReportJob, job_id)
+        if job is None:
+            return None
+        return QueuedJob(
+            id=job.id,
+            key=CacheKey(job.repo, job.timeframe, job.timeframe_start, job.timeframe_end),
+            status=job.status,
+            force=job.force,
+            requested_by=job.requested_by,
+            created_at=job.created_at,
+        )
+
+
+def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> Adoption:
+    """Make the key's lease the job's, in one transaction: the lease the claim took (still the job's, live
+    or lapsed), a free key (its lease released after a transient failure), or another job's lapsed lease
+    (taken over). A usable report (for a forced job: one written after the job was asked for) completes the
+    job at once instead; another job's live lease is ``busy``."""
+    key = job.key
+    with session_scope() as session:
+        status = session.scalar(select(ReportJob.status).where(ReportJob.id == job.id).with_for_update())
+        if status not in RUNNING:
+            return Adoption("finished")
+        newer_than = job.created_at if job.force else None
+        report_id = session.scalar(usable_report(key, fingerprint, newer_than))
+        if report_id is not None:
+            session.execute(
+                delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job.id)
+            )
+            _finish(session, job.id, report_id)
+            return Adoption("served", report_id)
+        lease_row = session.execute(
+            select(ReportGeneration.job_id, (ReportGeneration.lease_expires_at < func.now()).label("lapsed"))
+            .where(key.lease_where())
+            .with_for_update()
+        ).first()
+        if lease_row is None:
+            session.execute(
+                insert(ReportGeneration).values(
+                    repo=key.repo,
+                    timeframe=key.timeframe,
+                    timeframe_start=key.start,
+                    timeframe_end=key.end,
+                    job_id=job.id,
+                    lease_expires_at=func.now() + lease,
+                )
+            )
+        elif lease_row.job_id == job.id or lease_row.lapsed:
+            session.execute(
+                update(ReportGeneration)
+                .where(key.lease_where())
+                .values(job_id=job.id, lease_expires_at=func.now() + lease, claimed_at=func.now())
+            )
+        else:
+            return Adoption("busy")
+        session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job.id)
+            .values(status="in_progress", message="starting", started_at=func.now())
+        )
+    return Adoption("adopted")
+
+
+def complete_with(job_id: uuid.UUID, report_id: int) -> None:
+    """A job whose report another generation wrote (the worker found it ``busy``, then served)."""
+    with session_scope() as session:
+        _finish(session, job_id, report_id)
+
+
+def _finish(session: Session, job_id: uuid.UUID, report_id: int) -> None:
+    session.execute(
+        update(ReportJob)
+        .where(ReportJob.id == job_id, ReportJob.status.in_(RUNNING))
+        .values(status="completed", progress=100, message="done", report_id=report_id, finished_at=func.now())
+    )
+
+
+def requeue(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
+    """A transient failure with receives left: release the lease (the next request may generate at once)
+    and put the job back to ``queued`` for the message's next receive. Nothing is cached."""
+    with session_scope() as session:
+        session.execute(delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job_id))
+        session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job_id, ReportJob.status.in_(RUNNING))
+            .values(status="queued", message=f"retrying: {failure.detail}"[:200])
+        )
+
+
+def failed_recently(key: CacheKey, *, within: dt.timedelta) -> bool:
+    """Whether a generation of ``key`` failed within ``within``: a stale report's refresh is not queued
+    again on every request while GitHub or OpenAI are down."""
+    with session_scope() as session:
+        found = session.scalar(
+            select(ReportJob.id)
+            .where(
+                ReportJob.repo == key.repo,
+                ReportJob.timeframe == key.timeframe,
+                ReportJob.timeframe_start == key.start,
+                ReportJob.timeframe_end == key.end,
+                ReportJob.status == "failed",
+                ReportJob.finished_at > func.now() - within,
+            )
+            .limit(1)
+        )
+    return found is not None
