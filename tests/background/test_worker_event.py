@@ -1,5 +1,6 @@
 """events/worker_sqs.json through ReportWorkerFunction's handler (what ``make invoke`` and ``sam local
-invoke`` run): the sample names a job that does not exist, a no-op; the same event naming a queued job completes it."""
+invoke`` run): the sample names a job that does not exist, a no-op; the same event naming a queued job
+completes it."""
 
 from __future__ import annotations
 
