@@ -13,6 +13,7 @@ PORT ?= 3000
 FUNCTION ?= HealthFunction
 EVENT ?= events/health.json
 REPO ?=
+LOGIN ?=
 TIMEFRAME ?= last_week
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 300
@@ -26,13 +27,14 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-co
 export PYTHONPATH := $(CURDIR)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install lock dev test fuzz lint format validate build deploy invoke report bench migrate openapi clean
+.PHONY: help install lock dev demo token test fuzz lint format validate build deploy invoke report bench migrate openapi clean
 
 help:
 	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
 	@echo "make test      - the whole test suite against a real (embedded) Postgres"
 	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
 	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
+	@echo "make token LOGIN=<login> - a session token for a local user (local environments only)"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one handler, one event"
 	@echo "make lock      - re-resolve requirements/dev.lock and layers/common/requirements.txt"
 	@echo "make lint | validate | build | deploy | bench | migrate"
@@ -97,6 +99,11 @@ deploy: build
 
 invoke: migrate
 	$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
+
+# Local sign-in without GitHub (issue 12): a session token for LOGIN, local environments only.
+token: migrate
+	@test -n "$(LOGIN)" || { echo "usage: make token LOGIN=<login>" >&2; exit 2; }
+	@$(BIN)/python -m tools.local_token -- "$(LOGIN)"
 
 report: migrate
 	@test -n "$(REPO)" || { echo "usage: make report REPO=owner/repo TIMEFRAME=last_week"; exit 2; }
