@@ -10,7 +10,7 @@ TOOLS_VENV := .venv-tools
 TOOLS_BIN := $(TOOLS_VENV)/bin
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 PORT ?= 3000
-FUNCTION ?= HealthFunction
+FUNCTION ?=
 EVENT ?= events/health.json
 REPO ?=
 LOGIN ?=
@@ -35,7 +35,7 @@ help:
 	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
 	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
 	@echo "make token LOGIN=<login> - a session token for a local user (local environments only)"
-	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one handler, one event"
+	@echo "make invoke EVENT=events/<file>.json [FUNCTION=<LogicalId>] [LOGIN=<login>] - one handler, one event"
 	@echo "make lock      - re-resolve requirements/dev.lock and layers/common/requirements.txt"
 	@echo "make lint | validate | build | deploy | bench | migrate"
 
@@ -97,8 +97,10 @@ build: $(TOOLS_STAMP)
 deploy: build
 	$(TOOLS_BIN)/sam deploy --guided
 
+# FUNCTION defaults to the one the event's routeKey (or source) names; <session-token> in the event's
+# headers becomes a session of LOGIN (default local-dev), as `make token` issues it.
 invoke: migrate
-	$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
+	@$(BIN)/python -m tools.invoke $(if $(FUNCTION),--function $(FUNCTION)) $(if $(LOGIN),--login $(LOGIN)) $(EVENT)
 
 # Local sign-in without GitHub (issue 12): a session token for LOGIN, local environments only.
 token: migrate
