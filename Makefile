@@ -31,6 +31,7 @@ export SAM_CLI_TELEMETRY := 0
 
 help:
 	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
+	@echo "make demo      - make dev offline: GitHub/OpenAI fakes with seeded activity; prints DEMO_TOKEN, DEMO_REPO and a curl line"
 	@echo "make test      - the whole test suite against a real (embedded) Postgres"
 	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
 	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
@@ -68,6 +69,10 @@ migrate: $(STAMP)
 
 dev: migrate
 	$(BIN)/python -m tools.devserver --port $(PORT)
+
+# make dev against the GitHub/OpenAI fakes, seeded, on its own database (oss_tldr_demo): no network needed.
+demo: $(STAMP)
+	@$(BIN)/python -m tools.demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -181,7 +182,10 @@ def make_server(host: str, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, on_ready: Callable[[ThreadingHTTPServer], None] | None = None
+) -> int:
+    """Serve until interrupted. ``on_ready`` (``make demo``'s hook) runs once the socket is bound."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -194,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     for route in routes:
         log.info("  %-7s %-45s -> %s", route.method, route.path, route.function)
     try:
+        if on_ready is not None:
+            on_ready(server)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
