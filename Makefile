@@ -34,7 +34,7 @@ help:
 	@echo "make demo      - make dev offline: GitHub/OpenAI fakes with seeded activity; prints DEMO_TOKEN, DEMO_REPO and a curl line"
 	@echo "make test      - the whole test suite against a real (embedded) Postgres"
 	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
-	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
+	@echo "make report REPO=owner/repo TIMEFRAME=last_week [JSON=1] [OUTPUT=file] [V=1] - a report in the terminal"
 	@echo "make token LOGIN=<login> - a session token for a local user (local environments only)"
 	@echo "make invoke EVENT=events/<file>.json [FUNCTION=<LogicalId>] [LOGIN=<login>] - one handler, one event"
 	@echo "make lock      - re-resolve requirements/dev.lock and layers/common/requirements.txt"
@@ -65,7 +65,7 @@ $(TOOLS_STAMP): requirements-tools.txt
 	@touch $@
 
 migrate: $(STAMP)
-	$(BIN)/python -m tools.migrate upgrade
+	@$(BIN)/python -m tools.migrate upgrade
 
 dev: migrate
 	$(BIN)/python -m tools.devserver --port $(PORT)
@@ -112,9 +112,11 @@ token: migrate
 	@test -n "$(LOGIN)" || { echo "usage: make token LOGIN=<login>" >&2; exit 2; }
 	@$(BIN)/python -m tools.local_token -- "$(LOGIN)"
 
+# JSON=1: the API's Report JSON; OUTPUT=file: written there; V=1: the service's logs on stderr (else in
+# .oss-tldr/report.log). Recipes are silent (@) so that stdout holds the report alone.
 report: migrate
-	@test -n "$(REPO)" || { echo "usage: make report REPO=owner/repo TIMEFRAME=last_week"; exit 2; }
-	$(BIN)/python -m tools.report $(REPO) --timeframe $(TIMEFRAME)
+	@test -n "$(REPO)" || { echo "usage: make report REPO=owner/repo TIMEFRAME=last_week [JSON=1] [OUTPUT=file] [V=1]" >&2; exit 2; }
+	@$(BIN)/python -m tools.report $(REPO) --timeframe $(TIMEFRAME) $(if $(JSON),--json) $(if $(OUTPUT),--output $(OUTPUT)) $(if $(V),-v)
 
 bench: migrate
 	$(BIN)/python -m bench.run
