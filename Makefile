@@ -27,18 +27,33 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-co
 export PYTHONPATH := $(CURDIR)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install lock dev demo token test fuzz lint format validate build deploy invoke report bench migrate openapi clean
+.PHONY: help install lock dev demo token test fuzz lint format validate build deploy invoke report bench migrate openapi clean db-stop
 
 help:
-	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
-	@echo "make demo      - make dev offline: GitHub/OpenAI fakes with seeded activity; prints DEMO_TOKEN, DEMO_REPO and a curl line"
-	@echo "make test      - the whole test suite against a real (embedded) Postgres"
-	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
-	@echo "make report REPO=owner/repo TIMEFRAME=last_week [JSON=1] [OUTPUT=file] [V=1] - a report in the terminal"
-	@echo "make token LOGIN=<login> - a session token for a local user (local environments only)"
-	@echo "make invoke EVENT=events/<file>.json [FUNCTION=<LogicalId>] [LOGIN=<login>] - one handler, one event"
-	@echo "make lock      - re-resolve requirements/dev.lock and layers/common/requirements.txt"
-	@echo "make lint | validate | build | deploy | bench | migrate"
+	@echo "Start here:"
+	@echo "  make dev        local API on http://127.0.0.1:\$$PORT ($(PORT)): embedded Postgres, migrations applied"
+	@echo "  make test       the whole test suite against a real (embedded) Postgres"
+	@echo "  make demo       make dev offline: GitHub/OpenAI fakes, seeded; prints DEMO_TOKEN, DEMO_REPO, a curl line"
+	@echo "Try things:"
+	@echo "  make report     REPO=owner/repo [TIMEFRAME=last_week] [JSON=1] [OUTPUT=file] [V=1]: a report in the terminal"
+	@echo "  make token      LOGIN=<login>: a session token for a local user (local environments only)"
+	@echo "  make invoke     EVENT=events/<file>.json [FUNCTION=<LogicalId>] [LOGIN=<login>]: one handler, one event"
+	@echo "  make fuzz       schemathesis against the local API, FUZZ_EXAMPLES ($(FUZZ_EXAMPLES)) cases per operation and phase"
+	@echo "  make bench      the benchmarks (bench/results/, docs/performance.md)"
+	@echo "Keep it tidy:"
+	@echo "  make lint       ruff, ruff format --check, mypy on the layer, lint-imports (the layers contract)"
+	@echo "  make format     ruff format and ruff check --fix"
+	@echo "  make openapi    regenerate docs/openapi.json from the handlers"
+	@echo "  make lock       re-resolve requirements/dev.lock and layers/common/requirements.txt (UPGRADE=--upgrade)"
+	@echo "  make install    the dev venv ($(VENV)) from the lock (every target does it when needed)"
+	@echo "  make migrate    apply the Alembic migrations to the configured database"
+	@echo "  make db-stop    stop the local embedded Postgres (started again on demand)"
+	@echo "  make clean      remove build and tool caches"
+	@echo "Deploy:"
+	@echo "  make validate   sam validate --lint and cfn-lint on template.yaml"
+	@echo "  make build      sam build"
+	@echo "  make deploy     sam build, then sam deploy --guided"
+	@echo "  make help       this list"
 
 # Only what the lock names, each file checked against its hash; then the layer package itself, editable.
 $(STAMP): $(LOCK) layers/common/pyproject.toml
