@@ -51,9 +51,11 @@ def test_the_same_login_twice_is_one_user_with_two_sessions_and_logout_ends_one(
 
 
 def test_an_existing_user_keeps_their_id_and_a_known_github_id_is_used_for_a_new_one(engine, db, make_user):
-    make_user(id=583231, login="octocat")
+    make_user(id=583231, login="octocat", name="The Octocat", email="octo@example.com")
     issue_local_session("OctoCat")
-    assert db.scalars(select(User.id)).all() == [583231]
+    assert db.execute(select(User.id, User.login, User.name, User.email)).all() == [
+        (583231, "octocat", "The Octocat", "octo@example.com")  # the profile GitHub gave is kept
+    ]
     issue_local_session("demo-friend", github_id=4242, github_token="gho_fake_friend")
     assert db.scalar(select(User.id).where(User.login == "demo-friend")) == 4242
     assert github_token_for(4242) == "gho_fake_friend"  # stored sealed, as sign-in stores it

@@ -1,7 +1,7 @@
 """Local sign-in without a GitHub OAuth app: ``make token LOGIN=...``, ``make invoke`` and ``make demo``.
 
 A session is issued for a user of the configured database (created when missing) through the same
-:func:`~oss_tldr.identity.sessions.create_session` as the OAuth flow, so the token is an ordinary
+write as the OAuth flow (:func:`~oss_tldr.identity.oauth.store_sign_in`), so the token is an ordinary
 session: it expires, ``/auth/logout`` revokes it, and ``/auth/validate`` accepts it. Refused unless the
 settings say this is a local environment (:attr:`Settings.local_sign_in_allowed`: never in AWS, and only
 when ``OSS_TLDR_ENV`` is unset or names local, dev, test or demo).
@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import Any
 
 from sqlalchemy import func, select
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import User
 from oss_tldr.errors import BadRequest, Forbidden
-from oss_tldr.identity import audit
-from oss_tldr.identity.sessions import IssuedSession, create_session
-from oss_tldr.identity.tokens import save_sealed_token, seal_github_token
-from oss_tldr.identity.users import upsert_user
+from oss_tldr.identity.oauth import store_sign_in
+from oss_tldr.identity.sessions import IssuedSession
+from oss_tldr.identity.tokens import seal_github_token
 from oss_tldr.settings import get_settings
 
 LOCAL_USER_ID_BASE = 2**62  # above every GitHub id, below Postgres' bigint maximum (2**63 - 1)
@@ -58,22 +58,17 @@ def issue_local_session(
         raise BadRequest(f"{login!r} is not a GitHub login.", code="invalid_login")
     with session_scope() as session:
         existing = session.scalar(
-            select(User.id).where(func.lower(User.login) == login.lower()).order_by(User.id).limit(1)
+            select(User).where(func.lower(User.login) == login.lower()).order_by(User.id).limit(1)
         )
-    user_id = github_id or existing or local_user_id(login)
+        # An existing user keeps the profile their last GitHub sign-in stored.
+        profile: dict[str, Any] = (
+            {"id": existing.id, "login": existing.login, "name": existing.name}
+            | {"email": existing.email, "avatar_url": existing.avatar_url}
+            if existing is not None and github_id in (None, existing.id)
+            else {"id": github_id or local_user_id(login), "login": login, "name": name}
+        )
     # Sealing may be a KMS round trip: outside the transaction, as complete_login does it.
-    sealed = seal_github_token(user_id, github_token) if github_token else None
+    sealed = seal_github_token(profile["id"], github_token) if github_token else None
     with session_scope() as session:
-        user = upsert_user(session, {"id": user_id, "login": login, "name": name})
-        if sealed is not None:
-            save_sealed_token(session, user.id, sealed)
-        issued = create_session(session, user.id, settings)
-        audit.record_audit(
-            session,
-            actor_user_id=user.id,
-            action=audit.SIGN_IN,
-            target_type="session",
-            target_id=issued.session_id,
-            details={"login": user.login, "local": True},
-        )
+        _, issued = store_sign_in(session, profile, sealed, local=True)
     return issued
