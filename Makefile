@@ -10,9 +10,10 @@ TOOLS_VENV := .venv-tools
 TOOLS_BIN := $(TOOLS_VENV)/bin
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 PORT ?= 3000
-FUNCTION ?= HealthFunction
+FUNCTION ?=
 EVENT ?= events/health.json
 REPO ?=
+LOGIN ?=
 TIMEFRAME ?= last_week
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 300
@@ -26,16 +27,33 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-co
 export PYTHONPATH := $(CURDIR)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install lock dev test fuzz lint format validate build deploy invoke report bench migrate openapi clean
+.PHONY: help install lock dev demo token test fuzz lint format validate build deploy invoke report bench migrate openapi clean db-stop
 
 help:
-	@echo "make dev       - local API on http://127.0.0.1:$(PORT) (embedded Postgres, migrations applied)"
-	@echo "make test      - the whole test suite against a real (embedded) Postgres"
-	@echo "make fuzz      - schemathesis against the local API, FUZZ_EXAMPLES (300) cases per operation and phase"
-	@echo "make report REPO=owner/repo TIMEFRAME=last_week - a report in the terminal"
-	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one handler, one event"
-	@echo "make lock      - re-resolve requirements/dev.lock and layers/common/requirements.txt"
-	@echo "make lint | validate | build | deploy | bench | migrate"
+	@echo "Start here:"
+	@echo "  make dev        local API on http://127.0.0.1:\$$PORT ($(PORT)): embedded Postgres, migrations applied"
+	@echo "  make test       the whole test suite against a real (embedded) Postgres"
+	@echo "  make demo       make dev offline: GitHub/OpenAI fakes, seeded; prints DEMO_TOKEN, DEMO_REPO, a curl line"
+	@echo "Try things:"
+	@echo "  make report     REPO=owner/repo [TIMEFRAME=last_week] [JSON=1] [OUTPUT=file] [V=1]: a report in the terminal"
+	@echo "  make token      LOGIN=<login>: a session token for a local user (local environments only)"
+	@echo "  make invoke     EVENT=events/<file>.json [FUNCTION=<LogicalId>] [LOGIN=<login>]: one handler, one event"
+	@echo "  make fuzz       schemathesis against the local API, FUZZ_EXAMPLES ($(FUZZ_EXAMPLES)) cases per operation and phase"
+	@echo "  make bench      the benchmarks (bench/results/, docs/performance.md)"
+	@echo "Keep it tidy:"
+	@echo "  make lint       ruff, ruff format --check, mypy on the layer, lint-imports (the layers contract)"
+	@echo "  make format     ruff format and ruff check --fix"
+	@echo "  make openapi    regenerate docs/openapi.json from the handlers"
+	@echo "  make lock       re-resolve requirements/dev.lock and layers/common/requirements.txt (UPGRADE=--upgrade)"
+	@echo "  make install    the dev venv ($(VENV)) from the lock (every target does it when needed)"
+	@echo "  make migrate    apply the Alembic migrations to the configured database"
+	@echo "  make db-stop    stop the local embedded Postgres (started again on demand)"
+	@echo "  make clean      remove build and tool caches"
+	@echo "Deploy:"
+	@echo "  make validate   sam validate --lint and cfn-lint on template.yaml"
+	@echo "  make build      sam build"
+	@echo "  make deploy     sam build, then sam deploy --guided"
+	@echo "  make help       this list"
 
 # Only what the lock names, each file checked against its hash; then the layer package itself, editable.
 $(STAMP): $(LOCK) layers/common/pyproject.toml
@@ -62,10 +80,14 @@ $(TOOLS_STAMP): requirements-tools.txt
 	@touch $@
 
 migrate: $(STAMP)
-	$(BIN)/python -m tools.migrate upgrade
+	@$(BIN)/python -m tools.migrate upgrade
 
 dev: migrate
 	$(BIN)/python -m tools.devserver --port $(PORT)
+
+# make dev against the GitHub/OpenAI fakes, seeded, on its own database (oss_tldr_demo): no network needed.
+demo: $(STAMP)
+	@$(BIN)/python -m tools.demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -95,12 +117,21 @@ build: $(TOOLS_STAMP)
 deploy: build
 	$(TOOLS_BIN)/sam deploy --guided
 
+# FUNCTION defaults to the one the event's routeKey (or source) names; <session-token> in the event's
+# headers becomes a session of LOGIN (default local-dev), as `make token` issues it.
 invoke: migrate
-	$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
+	@$(BIN)/python -m tools.invoke $(if $(FUNCTION),--function $(FUNCTION)) $(if $(LOGIN),--login $(LOGIN)) $(EVENT)
 
+# Local sign-in without GitHub (issue 12): a session token for LOGIN, local environments only.
+token: migrate
+	@test -n "$(LOGIN)" || { echo "usage: make token LOGIN=<login>" >&2; exit 2; }
+	@$(BIN)/python -m tools.local_token -- "$(LOGIN)"
+
+# JSON=1: the API's Report JSON; OUTPUT=file: written there; V=1: the service's logs on stderr (else in
+# .oss-tldr/report.log). Recipes are silent (@) so that stdout holds the report alone.
 report: migrate
-	@test -n "$(REPO)" || { echo "usage: make report REPO=owner/repo TIMEFRAME=last_week"; exit 2; }
-	$(BIN)/python -m tools.report $(REPO) --timeframe $(TIMEFRAME)
+	@test -n "$(REPO)" || { echo "usage: make report REPO=owner/repo TIMEFRAME=last_week [JSON=1] [OUTPUT=file] [V=1]" >&2; exit 2; }
+	@$(BIN)/python -m tools.report $(REPO) --timeframe $(TIMEFRAME) $(if $(JSON),--json) $(if $(OUTPUT),--output $(OUTPUT)) $(if $(V),-v)
 
 bench: migrate
 	$(BIN)/python -m bench.run

@@ -226,7 +226,10 @@ def start_local_queue() -> Callable[[], None] | None:
     return stop
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, on_ready: Callable[[ThreadingHTTPServer], None] | None = None
+) -> int:
+    """Serve until interrupted. ``on_ready`` (``make demo``'s hook) runs once the socket is bound."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -240,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     for route in routes:
         log.info("  %-7s %-45s -> %s", route.method, route.path, route.function)
     try:
+        if on_ready is not None:
+            on_ready(server)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -1,34 +1,158 @@
-"""``make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json``: run one handler with one event and print
-the response, like ``sam local invoke -e`` but in-process and without Docker."""
+"""``make invoke EVENT=events/<file>.json [FUNCTION=<LogicalId>] [LOGIN=<login>]``: run one handler with one
+event and print the response, like ``sam local invoke -e`` but in-process and without Docker.
+
+* The function: ``FUNCTION`` when given, else the one template.yaml routes the event's ``routeKey`` to (an
+  HTTP event), else the one function that takes the event's kind (an EventBridge Scheduler, EventBridge or
+  SQS event; with several, the one whose name the event's resource names). A ``FUNCTION`` that does not
+  serve the event's ``routeKey`` is an error that says which function does, not the handler's 404.
+* The session: a header value holding the placeholder ``<session-token>`` (the files in ``events/`` write
+  ``"authorization": "Bearer <session-token>"``) gets a fresh session token of the local user ``LOGIN``
+  (default ``local-dev``, created when missing, its GitHub token ``GITHUB_TOKEN`` when set: the same local
+  sign-in as ``make token``, refused outside local environments).
+* A missing, unreadable or malformed event is one line on stderr and exit status 2, never a traceback.
+
+The handler's logs go to stderr, its response alone to stdout (exit 0 whatever the status code it holds).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import re
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
-from tools.lambda_local import functions, invoke
+from tools.lambda_local import functions, invoke, load_routes
+
+PLACEHOLDER = re.compile(r"<session[- ]token[^>]*>")  # <session-token> (and older spellings of it)
+DEFAULT_LOGIN = "local-dev"
+# Non-HTTP events: how to recognise their kind, and the template.yaml event types that deliver it.
+EVENT_KINDS = {
+    "aws.scheduler": ("ScheduleV2",),
+    "aws.events": ("Schedule", "EventBridgeRule", "CloudWatchEvent"),
+    "aws:sqs": ("SQS",),
+}
 
 
-def main(argv: list[str] | None = None) -> int:
+class InvokeError(Exception):
+    """What to tell the caller on one line (exit status 2)."""
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InvokeError(f"{path}: no such event file (the samples are in events/)") from None
+    except OSError as exc:
+        raise InvokeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        raise InvokeError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(event, dict):
+        raise InvokeError(f"{path}: an event is a JSON object, this is a {type(event).__name__}")
+    if set(event) == {"Parameters"}:
+        raise InvokeError(f"{path}: an environment file (sam local invoke --env-vars), not an event")
+    return event
+
+
+def _kind(event: dict[str, Any]) -> str | None:
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        return str(records[0].get("eventSource") or "") or None
+    source = event.get("source")
+    return source if isinstance(source, str) else None
+
+
+def _takes(props: dict[str, Any], types: tuple[str, ...]) -> bool:
+    return any(event.get("Type") in types for event in (props.get("Events") or {}).values())
+
+
+def function_for(
+    event: dict[str, Any], path: Path, given: str | None, template: dict[str, Any] | None = None
+) -> str:
+    """The logical id that should run ``event`` (checked against ``given`` when there is one)."""
+    known = functions(template)
+    if given is not None and given not in known:
+        raise InvokeError(f"unknown function {given!r}; template.yaml has: {', '.join(sorted(known))}")
+    route_key = event.get("routeKey")
+    if isinstance(route_key, str) and route_key != "$default":
+        serving = [route.function for route in load_routes(template) if route.route_key == route_key]
+        if not serving:
+            raise InvokeError(f"{path}: no function of template.yaml has the route {route_key!r}")
+        if given is not None and given not in serving:
+            raise InvokeError(
+                f"{path}: {given} has no route {route_key!r}; {serving[0]} has it (FUNCTION={serving[0]})"
+            )
+        return given or serving[0]
+    if given is not None:
+        return given
+    kind = _kind(event)
+    types = EVENT_KINDS.get(kind or "")
+    if types is None:
+        raise InvokeError(f"{path}: no routeKey and no known event source; say which function: FUNCTION=")
+    candidates = sorted(name for name, props in known.items() if _takes(props, types))
+    if len(candidates) > 1:  # several functions take that kind: the one the event's resource names
+        resources = " ".join(str(r) for r in event.get("resources") or []).lower()
+        named = [name for name in candidates if name.removesuffix("Function").lower() in resources]
+        candidates = named or candidates
+    if len(candidates) != 1:
+        found = ", ".join(candidates) or "none"
+        raise InvokeError(f"{path}: which function takes this {kind} event ({found})? FUNCTION=")
+    return candidates[0]
+
+
+def needs_session(event: dict[str, Any]) -> bool:
+    headers = event.get("headers")
+    return isinstance(headers, dict) and any(
+        isinstance(value, str) and PLACEHOLDER.search(value) for value in headers.values()
+    )
+
+
+def fill_session(event: dict[str, Any], login: str) -> dict[str, Any]:
+    """``event`` with every ``<session-token>`` in its headers replaced by a session of ``login``."""
+    if not needs_session(event):
+        return event
+    from oss_tldr.errors import DomainError
+    from oss_tldr.identity.local import issue_local_session
+    from oss_tldr.settings import get_settings
+
+    try:
+        token = issue_local_session(login, github_token=get_settings().github_token).token
+    except DomainError as exc:
+        raise InvokeError(f"cannot sign in {login!r} locally: {exc.detail} ({exc.code})") from None
+    headers = {
+        key: PLACEHOLDER.sub(token, value) if isinstance(value, str) else value
+        for key, value in event["headers"].items()
+    }
+    return {**event, "headers": headers}
+
+
+def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("function", help="logical id in template.yaml, e.g. HealthFunction")
-    parser.add_argument("event", type=Path, help="event JSON file, e.g. events/health.json")
-    args = parser.parse_args(argv)
-    known = functions()
-    if args.function not in known:
-        print(
-            f"unknown function {args.function!r}; template.yaml has: {', '.join(sorted(known))}",
-            file=sys.stderr,
-        )
-        return 2
-    event = json.loads(args.event.read_text())
-    # Like `sam local invoke`: the function's logs on stderr, its response alone on stdout.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = invoke(args.function, event)
-    print(json.dumps(result, indent=2, default=str))
+    parser.add_argument("args", nargs="+", metavar="[FUNCTION] EVENT", help="e.g. events/health.json")
+    parser.add_argument("--function", help="logical id in template.yaml (default: from the event)")
+    parser.add_argument("--login", default=DEFAULT_LOGIN, help="the local user of <session-token>")
+    ns = parser.parse_args(argv)
+    if len(ns.args) > 2:
+        parser.error("at most a function and an event")
+    given = ns.function or (ns.args[0] if len(ns.args) == 2 else None)
+    path = Path(ns.args[-1])
+    # Like `sam local invoke`: the function's logs on stderr (the layer's logger takes the stdout of the
+    # moment it is first imported, inside this block), its response alone on stdout.
+    with contextlib.redirect_stdout(err):
+        try:
+            event = read_event(path)
+            function = function_for(event, path, given)
+            event = fill_session(event, ns.login)
+        except InvokeError as exc:
+            err.write(f"error: {exc}\n")
+            return 2
+        result = invoke(function, event)
+    out.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
 
 

@@ -1,118 +1,112 @@
-"""``make report REPO=owner/repo TIMEFRAME=last_week``: a report in the terminal, as Markdown.
+"""``make report REPO=owner/repo TIMEFRAME=last_week``: a report in the terminal.
 
 Runs the report function's own code path (the layer's report service, not HTTP) against the configured
-database (the embedded Postgres locally) with ``GITHUB_TOKEN``: the first run generates the report with a
-progress display on stderr, later runs in the same window print the cached copy and say so.
+database (the embedded Postgres locally) with ``GITHUB_TOKEN``: the first run generates the report, later
+runs in the same window print the cached copy and say so.
+
+* Output: on a terminal the report rendered (``rich``: headings, links, counts); piped, or with
+  ``--output FILE``, the Markdown itself; ``--json`` the API's ``Report`` (``GET /reports/{id}``'s model).
+* Progress on stderr: a live bar on a terminal, one line per step otherwise.
+* Logs never mix with either: they go to ``.oss-tldr/report.log``, or with ``-v`` to stderr (and then the
+  progress is line by line, so no log line is glued to a bar).
+* Errors say what to do next: GitHub unreachable (which URL, ``GITHUB_API_URL``, ``make demo``), no
+  ``GITHUB_TOKEN`` (how to set one), GitHub's rate limit (when to retry).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import logging
-import re
 import sys
 import time
-from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TextIO
 
 from oss_tldr.errors import DomainError
 from oss_tldr.observability import logger
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import service
+from oss_tldr.settings import get_settings
 from oss_tldr.windows import TIMEFRAMES
+from tools.report_render import print_for_terminal, progress_for, render_markdown
 
 WAIT_SECONDS = 600.0  # the terminal can wait for a shared generation much longer than API Gateway
+LOG_FILE = "report.log"  # under OSS_TLDR_STATE_DIR (.oss-tldr/)
+OFFLINE = "or try it offline: `make demo`, then `source .oss-tldr/demo.env` in this terminal"
 SET_UP_GITHUB_ACCESS = (
     "GITHUB_TOKEN is not set: the report asks GitHub with it (never anonymously). "
-    "Set GITHUB_TOKEN to a GitHub personal access token (e.g. `export GITHUB_TOKEN=$(gh auth token)`)."
+    "Set GITHUB_TOKEN to a GitHub personal access token (e.g. `export GITHUB_TOKEN=$(gh auth token)`, "
+    f"or one made at https://github.com/settings/tokens), {OFFLINE}."
 )
-LABELS = {
-    "last_day": "last day",
-    "last_week": "last week",
-    "last_month": "last month",
-    "last_year": "last year",
-}
 
 
-class ProgressBar:
-    """``[########------------]  40% Summarising pull requests and issues`` on one rewritten line."""
+def _transport_failure(exc: BaseException) -> tuple[str, str] | None:
+    """(URL, error name) of the network failure behind ``exc``, when a request never got an answer."""
+    import httpx  # the client's own exception types, already imported by the failed request
 
-    def __init__(self, stream: TextIO, width: int = 24) -> None:
-        self.stream, self.width, self.shown = stream, width, False
-
-    def __call__(self, pct: int, message: str) -> None:
-        filled = self.width * max(0, min(100, pct)) // 100
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {pct:3d}% {message[:60]:<60}")
-        self.stream.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, httpx.TransportError):
+            try:
+                url = str(cause.request.url)
+            except RuntimeError:  # an error raised without its request
+                url = ""
+            return url, type(cause).__name__
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
-def _who(user: dict[str, Any] | None) -> str:
-    return f"@{(user or {}).get('login') or 'ghost'}"
+def explain(exc: DomainError, now: dt.datetime | None = None) -> str:
+    """The error line of the CLI: what happened and the next step."""
+    settings = get_settings()
+    if exc.code == "github_token_missing":  # the service's own token: the CLI's user can set it
+        return f"error: {SET_UP_GITHUB_ACCESS} ({exc.code})"
+    if exc.code == "github_rate_limited":
+        now = now or dt.datetime.now(dt.UTC)
+        wait = int(exc.retry_after or 60)
+        at = (now + dt.timedelta(seconds=wait)).replace(microsecond=0)
+        return (
+            f"error: GitHub's rate limit for this GITHUB_TOKEN is used up; retry after {at:%H:%M:%S} UTC "
+            f"(in {max(1, round(wait / 60))} min), or use another token ({exc.code})"
+        )
+    failure = _transport_failure(exc)
+    if failure is not None:
+        url, kind = failure
+        where = url or settings.github_api_url
+        return (
+            f"error: cannot reach GitHub at {where} ({kind}). GITHUB_API_URL is {settings.github_api_url}: "
+            f"check the network or set GITHUB_API_URL to a reachable GitHub API, {OFFLINE} ({exc.code})"
+        )
+    return f"error: {exc.detail} ({exc.code})"
 
 
-def _one_line(text: Any) -> str:
-    """Text from GitHub or the summariser on one line: a newline would end the Markdown list item."""
-    return " ".join(str(text or "").split())
+def report_json(result: service.ReportResult) -> dict[str, Any]:
+    """The API's ``Report`` of this result, built by the report function's own conversion."""
+    from tools.lambda_local import load_module
+
+    model = load_module("ReportsFunction")._report(result.report, cached=result.cached)
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
 
 
-def _link_text(text: Any) -> str:
-    """A title as the text of a Markdown link: brackets and backslashes escaped, so it stays one link."""
-    return re.sub(r"([\\\[\]])", r"\\\1", _one_line(text))
-
-
-def _count(n: Any, noun: str) -> str:
-    n = int(n or 0)
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _item_lines(items: Iterable[dict[str, Any]]) -> list[str]:
-    lines = []
-    for item in items:
-        facts = [f"by {_who(item.get('user'))}", _count(item.get("comments"), "comment")]
-        facts.append(_count(item.get("reactions"), "reaction"))
-        if item.get("merged"):
-            facts.append("merged")
-        elif item.get("state"):
-            facts.append(str(item["state"]))
-        labels = ", ".join(item.get("labels") or [])
-        if labels:
-            facts.append(f"labels: {labels}")
-        title = _link_text(f"#{item['number']} {item['title']}")
-        lines.append(f"- [{title}]({item['html_url']}) · {' · '.join(facts)}")
-        if _one_line(item.get("summary")):
-            lines.append(f"  {_one_line(item['summary'])}")
-    return lines or ["_Nothing in this window._"]
-
-
-def render_markdown(result: service.ReportResult) -> str:
-    report = result.report
-    start, end = report.timeframe_start, report.timeframe_end
-    lines = [
-        f"# {report.repo} · {LABELS.get(report.timeframe, report.timeframe)}",
-        "",
-        f"_Window {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC · "
-        f"generated {report.generated_at:%Y-%m-%d %H:%M:%S} UTC_",
-    ]
-    if result.cached:
-        lines += ["", "> Cached copy: served from the shared report cache, no GitHub or OpenAI call made."]
-    lines += ["", "## TL;DR", "", report.tldr.strip() or "_No summary._", "", "## Top pull requests", ""]
-    lines += _item_lines(report.prs)
-    lines += ["", "## Top issues", ""]
-    lines += _item_lines(report.issues)
-    lines += ["", "## People", ""]
-    for person in report.people:
-        count = _count(person.get("total_items"), "item")
-        lines.append(f"- **@{person['username']}** ({count}): {_one_line(person.get('tldr'))}".rstrip())
-    if not report.people:
-        lines.append("_Nobody was active in this window._")
-    return "\n".join(lines) + "\n"
+def _route_logs(err: TextIO, verbose: bool) -> Path | None:
+    """Logs to stderr with ``-v``, else to the log file: never onto stdout or the progress display."""
+    if verbose:
+        stream: TextIO = err
+        path = None
+    else:
+        path = get_settings().local_state_dir / LOG_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stream = path.open("a")
+    logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    root = logging.getLogger()
+    if not root.handlers:  # the command itself (a test's capture keeps its own): httpx, embedded Postgres
+        root.addHandler(logging.StreamHandler(stream))
+        root.setLevel(logging.INFO if verbose else logging.WARNING)
+    return path
 
 
 def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -121,11 +115,12 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
     parser.add_argument("repo", help="owner/repo or https://github.com/owner/repo")
     parser.add_argument("--timeframe", default="last_week", choices=TIMEFRAMES)
     parser.add_argument("--force", action="store_true", help="regenerate even if a cached copy exists")
+    parser.add_argument("--json", action="store_true", help="the API's Report JSON instead of the text")
+    parser.add_argument("--output", "-o", type=Path, help="write the report (or its JSON) to this file")
+    parser.add_argument("--verbose", "-v", action="store_true", help="the service's logs on stderr")
     args = parser.parse_args(argv)
-    # The Markdown owns stdout: the service's JSON logs go to stderr, warnings and errors only.
-    logger.registered_handler.setStream(err)
-    logger.setLevel(logging.WARNING)
-    bar = ProgressBar(err)
+    log_file = _route_logs(err, args.verbose)
+    progress = progress_for(err, live=err.isatty() and not args.verbose)
     try:
         owner, repo = parse_repo_ref(args.repo)
         result = service.generate_report(
@@ -135,23 +130,32 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
             args.timeframe,
             force=args.force,
             deadline=time.monotonic() + WAIT_SECONDS,
-            listener=bar,
+            listener=progress,
         )
     except DomainError as exc:
-        bar.done()
-        if exc.code == "github_token_missing":  # the service's own token: the CLI's user can set it
-            err.write(f"error: {SET_UP_GITHUB_ACCESS} ({exc.code})\n")
-        else:
-            err.write(f"error: {exc.detail} ({exc.code})\n")
+        progress.done()
+        err.write(explain(exc) + "\n")
+        if log_file is not None:
+            err.write(f"(the service's log: {log_file})\n")
         return 1
-    bar.done()
+    progress.done()
     if isinstance(result, service.Pending):
         err.write(
             f"still generating elsewhere (job {result.job_id}, {result.progress}%); try again shortly\n"
         )
         return 3
     err.write("served from the cache\n" if result.cached else "generated and cached\n")
-    out.write(render_markdown(result))
+    if args.json:
+        text = json.dumps(report_json(result), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_markdown(result.report, cached=result.cached)
+    if args.output is not None:
+        args.output.write_text(text)
+        err.write(f"wrote {args.output}\n")
+    elif not args.json and out.isatty():
+        print_for_terminal(text, out)
+    else:
+        out.write(text)
     return 0
 
 

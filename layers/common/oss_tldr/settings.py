@@ -140,6 +140,15 @@ def _tracing(env: Mapping[str, str], values: Mapping[str, Any]) -> bool:
     return bool(values["in_aws"]) and not _flag(env.get("POWERTOOLS_TRACE_DISABLED"))
 
 
+LOCAL_ENVIRONMENTS = frozenset({"local", "dev", "test", "demo"})
+
+
+def _environment(env: Mapping[str, str], values: Mapping[str, Any]) -> str:
+    """``OSS_TLDR_ENV`` (lower-cased) when set, else ``aws`` in a Lambda and ``local`` elsewhere."""
+    named = (env.get("OSS_TLDR_ENV") or "").strip().lower()
+    return named or ("aws" if values["in_aws"] else "local")
+
+
 @dataclass(frozen=True)
 class Settings:
     # --- database -------------------------------------------------------------------------
@@ -216,6 +225,8 @@ class Settings:
     in_aws: bool = derived(_in_aws, False)
     # X-Ray in AWS unless POWERTOOLS_TRACE_DISABLED
     tracing_enabled: bool = derived(_tracing, False)
+    # which environment this is: local/dev/test/demo allow local sign-in (``make token``), nothing else does
+    environment: str = derived(_environment, "local")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -235,6 +246,12 @@ class Settings:
 
     def is_admin(self, login: str) -> bool:
         return login.lower() in self.admin_logins
+
+    @property
+    def local_sign_in_allowed(self) -> bool:
+        """``make token`` and ``make demo`` may issue sessions without GitHub: never in AWS, and only in an
+        environment named local, dev, test or demo (``OSS_TLDR_ENV``; unset locally means local)."""
+        return not self.in_aws and self.environment in LOCAL_ENVIRONMENTS
 
 
 @functools.cache

@@ -14,17 +14,23 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
 from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import OAuthState
+from oss_tldr.db.models import OAuthState, User
 from oss_tldr.errors import BadRequest, Unauthorized
 from oss_tldr.github import users as github_users
+from oss_tldr.github.payloads import UserProfile
 from oss_tldr.identity import audit
+from oss_tldr.identity.crypto import Sealed
 from oss_tldr.identity.sessions import (
+    IssuedSession,
     create_session,
     decode_session_token,
     load_active_session,
@@ -146,19 +152,35 @@ def complete_login(code: str | None, state: str | None) -> SignedIn:
     profile = github_users.fetch_authenticated_user(grant.access_token)
     sealed = seal_github_token(profile.id, grant.access_token)
     with session_scope() as session:
-        user = upsert_user(session, profile)
-        save_sealed_token(session, user.id, sealed, grant.scope)
-        issued = create_session(session, user.id)
-        audit.record_audit(
-            session,
-            actor_user_id=user.id,
-            action=audit.SIGN_IN,
-            target_type="session",
-            target_id=issued.session_id,
-            details={"login": user.login},
-        )
+        user, issued = store_sign_in(session, profile, sealed, grant.scope)
         out = user_out(user)
     return SignedIn(access_token=issued.token, expires_at=issued.expires_at, user=out)
+
+
+def store_sign_in(
+    session: Session,
+    profile: UserProfile | Mapping[str, Any],
+    sealed: Sealed | None,
+    scopes: str | None = None,
+    *,
+    local: bool = False,
+) -> tuple[User, IssuedSession]:
+    """The one write of a sign-in, in the caller's transaction: the user upserted, the GitHub token stored
+    sealed (when there is one), a session opened and the ``auth.sign_in`` audit row (``local``: issued by
+    :mod:`oss_tldr.identity.local`, not through GitHub)."""
+    user = upsert_user(session, profile)
+    if sealed is not None:
+        save_sealed_token(session, user.id, sealed, scopes)
+    issued = create_session(session, user.id)
+    audit.record_audit(
+        session,
+        actor_user_id=user.id,
+        action=audit.SIGN_IN,
+        target_type="session",
+        target_id=issued.session_id,
+        details={"login": user.login, **({"local": True} if local else {})},
+    )
+    return user, issued
 
 
 def validate_session(token: str | None) -> UserOut | None:
