@@ -1,0 +1,42 @@
+"""The deep-dive function invoked in-process with the `make invoke` events (events/deepdive*.json), as
+`sam local invoke -e` would, against the fake GitHub (offline summariser: no OpenAI key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fixtures_identity import Account, Cast
+from helpers import call
+
+from tools.fakes.github_activity import add_item
+from tools.fakes.github_pulls import add_comment, file_entry, set_files
+
+USERS = Cast(alice=Account(451, "gho_fake_alice_deep_fn"))
+PATCH = "@@ -1,2 +1,3 @@ def main():\n-    run()\n+    setup()\n+    run()"
+
+
+def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_github, alice, lambda_context):
+    now = dt.datetime.now(dt.UTC)
+    add_item(
+        fake_github,
+        "octo/hello",
+        kind="pr",
+        number=7,
+        title="Set up first",
+        created_at=now - dt.timedelta(days=1),
+    )
+    set_files(fake_github, "octo/hello", 7, [file_entry("src/app.py", PATCH)])
+    add_comment(fake_github, "octo/hello", 7, login="bob", body="Why set up first?", at=now)
+
+    status, body, _ = call("DeepDiveFunction", "deepdive_patches.json", lambda_context, headers=alice.headers)
+    assert status == 200 and body == {"patches": [{"file": "src/app.py", "patch": PATCH}]}
+    status, body, _ = call("DeepDiveFunction", "deepdive_diff.json", lambda_context, headers=alice.headers)
+    assert status == 200 and body["explanation"].startswith("Adds 2 lines and removes 1 in src/app.py")
+    answer = call("DeepDiveFunction", "deepdive.json", lambda_context, headers=alice.headers)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("text/plain")
+    assert "## Summary" in answer.text and "@bob: Why set up first?" in answer.text
+
+
+def test_the_events_without_a_session_are_401(lambda_context):
+    for event in ("deepdive_patches.json", "deepdive_diff.json", "deepdive.json"):
+        assert call("DeepDiveFunction", event, lambda_context).status == 401
