@@ -218,3 +218,18 @@ def save_deep_dive(
             )
             .on_conflict_do_nothing()
         )
+
+
+# --------------------------------------------------------------------------------- webhooks
+def expire_repository(session: Session, repository_id: int) -> None:
+    """GitHub said something changed in the repository (a webhook, in the delivery's own transaction):
+    its stored patch sets and deep dives are no longer fresh, so the next request asks GitHub whether the
+    head or the thread moved (one request; nothing is fetched or written again when it did not)."""
+    never = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    for model in (PatchSet, DeepDive):
+        session.execute(
+            update(model)
+            .where(model.repository_id == repository_id, model.checked_at > never)
+            .values(checked_at=never)
+            .execution_options(synchronize_session=False)
+        )
