@@ -40,3 +40,20 @@ def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_gith
 def test_the_events_without_a_session_are_401(lambda_context):
     for event in ("deepdive_patches.json", "deepdive_diff.json", "deepdive.json"):
         assert call("DeepDiveFunction", event, lambda_context).status == 401
+
+
+def test_the_documented_number_pattern_is_exactly_what_the_logic_accepts():
+    import re
+
+    import pytest
+
+    from oss_tldr.deepdive.models import NUMBER_PATTERN
+    from oss_tldr.deepdive.service import parse_number
+    from oss_tldr.errors import BadRequest
+
+    for value in ("1", "9", "10", "999999999", "1000000000", "2147483647", "2147483646", "2099999999"):
+        assert re.fullmatch(NUMBER_PATTERN, value) and parse_number(value) == int(value)
+    for value in ("0", "01", "2147483648", "2200000000", "9999999999", "-1", "1.0", " 1", "abc", "", "١٢"):
+        assert not re.fullmatch(NUMBER_PATTERN, value)
+        with pytest.raises(BadRequest):
+            parse_number(value)

@@ -12,6 +12,12 @@ MAX_PATCH_CHARS = 200_000  # a longer patch was never served (github.threads.MAX
 # What a deep-dive request body may weigh: a patch of MAX_PATCH_CHARS, JSON-escaped (at most 6 bytes a
 # character for control characters, far fewer in practice), under Lambda's 6 MB.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# 1 to 2^31-1 (a Postgres integer, as GitHub's numbers), as a pattern: what the OpenAPI description says and
+# what the logic accepts (deepdive.service.parse_number).
+NUMBER_PATTERN = (
+    r"^(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])$"
+)
 NO_PATCH = ""  # the patch text of a file GitHub shows without a line diff (binary, huge, renamed as is)
 NO_PATCH_EXPLANATION = (
     "GitHub shows no line diff for this file (a binary file, a rename without changes, or a diff too large "

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from oss_tldr.deepdive.models import MAX_FILE_CHARS, MAX_PATCH_CHARS
+from oss_tldr.deepdive.models import MAX_FILE_CHARS, MAX_PATCH_CHARS, NUMBER_PATTERN
 from oss_tldr.repo_refs import REPO_REF_DOC
 
 NUMBER_DOC = {
+    "pattern": NUMBER_PATTERN,
     "description": 'The issue or pull request number, as a string (the SPA sends "123"): 1 to 2147483647, '
     "else 400 invalid_number.",
     "examples": ["123"],

@@ -18,6 +18,7 @@ quota only when it runs (:mod:`oss_tldr.deepdive.quota`); each text has a budget
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -27,6 +28,7 @@ from oss_tldr.deepdive.models import (
     MAX_FILE_CHARS,
     MAX_PATCH_CHARS,
     NO_PATCH_EXPLANATION,
+    NUMBER_PATTERN,
     Patch,
     PatchSource,
     patch_hash,
@@ -35,7 +37,6 @@ from oss_tldr.deepdive.quota import DailyQuota, Kind
 from oss_tldr.deepdive.summarise import get_summariser, identity, render
 from oss_tldr.errors import BadRequest, NotFound
 from oss_tldr.github import threads
-from oss_tldr.limits import PG_INTEGER_MAX
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import access, visibility
@@ -54,8 +55,9 @@ def _count(name: str, value: int = 1) -> None:
 
 
 def parse_number(value: str) -> int:
-    """An issue or pull request number sent as a string (``"123"``): 1 to 2^31-1, else 400."""
-    if not value.isdigit() or not value.isascii() or not 1 <= int(value) <= PG_INTEGER_MAX:
+    """An issue or pull request number sent as a string (``"123"``): 1 to 2^31-1 written without leading
+    zeros (:data:`~oss_tldr.deepdive.models.NUMBER_PATTERN`), else 400."""
+    if not re.fullmatch(NUMBER_PATTERN, value):
         raise BadRequest("Not an issue or pull request number.", code="invalid_number")
     return int(value)
 
