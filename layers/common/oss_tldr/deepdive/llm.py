@@ -6,6 +6,8 @@ imports this module, and only when a key is configured."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from oss_tldr.deepdive import prompts
@@ -18,6 +20,7 @@ from oss_tldr.reports.summarise.llm import complete
 from oss_tldr.reports.summarise.validation import InvalidAnswer
 from oss_tldr.settings import Settings
 
+A = TypeVar("A", bound=BaseModel)
 EXPLANATION_TOKENS = 200
 DEEP_DIVE_TOKENS = 1500
 
@@ -39,21 +42,22 @@ def _points(values: list[str]) -> tuple[str, ...]:
     return tuple(clip_words(v, POINT_WORDS) for v in values if v.strip())[:MAX_POINTS]
 
 
-def parse_explanation(content: str | None) -> str:
+def _answer(model: type[A], content: str | None, what: str) -> A:
     try:
-        answer = DiffAnswer.model_validate_json(content or "")
+        return model.model_validate_json(content or "")
     except ValidationError as exc:
-        raise InvalidAnswer(f"explanation: {exc.error_count()} validation errors") from exc
+        raise InvalidAnswer(f"{what}: {exc.error_count()} validation errors") from exc
+
+
+def parse_explanation(content: str | None) -> str:
+    answer = _answer(DiffAnswer, content, "explanation")
     if not answer.explanation.strip():
         raise InvalidAnswer("explanation: empty")
     return answer.explanation
 
 
 def parse_sections(content: str | None) -> Sections:
-    try:
-        answer = DeepDiveAnswer.model_validate_json(content or "")
-    except ValidationError as exc:
-        raise InvalidAnswer(f"deep dive: {exc.error_count()} validation errors") from exc
+    answer = _answer(DeepDiveAnswer, content, "deep dive")
     if not answer.summary.strip():
         raise InvalidAnswer("deep dive: no summary")
     return Sections(

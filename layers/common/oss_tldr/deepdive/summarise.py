@@ -17,7 +17,7 @@ from typing import Protocol
 from oss_tldr.deepdive.hunks import Excerpt, facts
 from oss_tldr.deepdive.models import EXPLANATION_WORDS
 from oss_tldr.github.thread_payloads import Post, Thread
-from oss_tldr.reports.summarise import LLMBudget, clip_words
+from oss_tldr.reports.summarise import LLMBudget, clip_words, uses_openai
 from oss_tldr.reports.summarise.extractive import lead_sentences, plain_text
 from oss_tldr.settings import Settings, get_settings
 
@@ -146,22 +146,22 @@ def render(thread: Thread, sections: Sections) -> str:
 
 @functools.cache
 def _summariser_for(settings: Settings) -> DeepDiveSummariser:
-    if settings.openai_api_key or settings.openai_api_key_arn:
-        from oss_tldr.deepdive.llm import OpenAIDeepDive  # imports the SDK (a miss only)
+    if not uses_openai(settings):
+        return ExtractiveSummariser()
+    from oss_tldr.deepdive.llm import OpenAIDeepDive  # imports the SDK (a miss only)
 
-        return OpenAIDeepDive.from_settings(settings)
-    return ExtractiveSummariser()
+    return OpenAIDeepDive.from_settings(settings)
 
 
 def identity(settings: Settings | None = None) -> tuple[str, str]:
     """``(name, prompt_version)`` of the summariser :func:`get_summariser` returns, without building it
     (so without importing the OpenAI SDK): what stored texts are looked up by."""
     settings = settings or get_settings()
-    if settings.openai_api_key or settings.openai_api_key_arn:
-        from oss_tldr.deepdive.prompts import PROMPT_VERSION  # no SDK import there
+    if not uses_openai(settings):
+        return ExtractiveSummariser.name, ExtractiveSummariser.prompt_version
+    from oss_tldr.deepdive.prompts import PROMPT_VERSION  # no SDK import there
 
-        return f"openai:{settings.openai_model}", PROMPT_VERSION
-    return ExtractiveSummariser.name, ExtractiveSummariser.prompt_version
+    return f"openai:{settings.openai_model}", PROMPT_VERSION
 
 
 def get_summariser() -> DeepDiveSummariser:
