@@ -381,3 +381,17 @@ def test_a_number_that_is_no_pull_request_is_a_404(api, fake_github, alice):
     assert_error(
         api.post("/deepdive", json={"repo_url": URL, "issue": "99"}, headers=alice), 404, "issue_not_found"
     )
+
+
+def test_a_model_failure_is_a_502_that_stores_nothing_and_gives_the_quota_back(api, fake_openai, alice, db):
+    fake_openai.fail(status=500, times=2, task="deep_dive")  # the answer and its one retry
+    assert_error(api.post("/deepdive", json={"repo_url": URL, "issue": "7"}, headers=alice), 502)
+    assert db.scalar(select(func.count()).select_from(DeepDive)) == 0
+    assert db.scalar(select(func.count()).select_from(DeepDiveUsage)) == 0
+    assert api.post("/deepdive", json={"repo_url": URL, "issue": "7"}, headers=alice).status_code == 200
+
+
+def test_a_github_failure_is_a_502_that_stores_nothing(api, fake_github, alice, db):
+    fake_github.fail("GET", FILES, status=500, times=10)
+    assert_error(api.post("/patches", json={"repo_url": URL, "pull_request": "7"}, headers=alice), 502)
+    assert db.scalar(select(func.count()).select_from(PatchSet)) == 0
