@@ -395,3 +395,25 @@ def test_a_github_failure_is_a_502_that_stores_nothing(api, fake_github, alice, 
     fake_github.fail("GET", FILES, status=500, times=10)
     assert_error(api.post("/patches", json={"repo_url": URL, "pull_request": "7"}, headers=alice), 502)
     assert db.scalar(select(func.count()).select_from(PatchSet)) == 0
+
+
+def test_a_private_patch_is_explained_again_only_after_the_callers_token_reaches_the_repository(
+    start_local_api, fake_github, fake_openai, alice, carol, db
+):
+    from oss_tldr.db.models import RepositoryAccessCheck
+
+    fake_github.add_repo("octo/secret", private=True, visible_to={USERS.accounts["alice"].github_token})
+    _seed(fake_github, "octo/secret", number=3)
+    secret = "https://github.com/octo/secret"
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as api:
+        patch = api.post("/patches", json={"repo_url": secret, "pull_request": "3"}, headers=alice).json()[
+            "patches"
+        ][0]
+        db.execute(RepositoryAccessCheck.__table__.delete())  # the remembered access lapsed
+        db.commit()
+        before = fake_github.count("GET", r"^/repos/octo/secret$")
+        assert api.post("/diff", json=patch, headers=alice).status_code == 200
+        assert fake_github.count("GET", r"^/repos/octo/secret$") == before + 1  # shown again with her token
+        assert_error(api.post("/diff", json=patch, headers=carol), 404, "patch_not_found")
+        fresh = api.post("/patches", json={"repo_url": secret, "pull_request": "3"}, headers=carol)
+        assert_error(fresh, 404, "not_found")
