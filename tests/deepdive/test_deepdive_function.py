@@ -57,3 +57,43 @@ def test_the_documented_number_pattern_is_exactly_what_the_logic_accepts():
         assert not re.fullmatch(NUMBER_PATTERN, value)
         with pytest.raises(BadRequest):
             parse_number(value)
+
+
+def test_a_shared_deep_dive_is_served_without_importing_httpx_or_the_openai_sdk(
+    fake_github, alice, database_url
+):
+    """Cold-start discipline: the function module and a stored answer need neither (a fresh process)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT, load_event
+
+    now = dt.datetime.now(dt.UTC)
+    add_item(fake_github, "octo/hello", kind="pr", number=7, created_at=now - dt.timedelta(days=1))
+    event = load_event("deepdive.json")
+    event["headers"]["authorization"] = alice.headers["authorization"]
+    from helpers import invoke
+
+    assert invoke("DeepDiveFunction", event).status == 200  # stored now
+    script = (
+        "import json, sys; sys.path.insert(0, 'functions/deepdive'); import app\n"
+        "from tools.lambda_local import FakeLambdaContext\n"
+        "response = app.lambda_handler(json.loads(sys.argv[1]), FakeLambdaContext('DeepDiveFunction'))\n"
+        "print(json.dumps([response['statusCode'], 'httpx' in sys.modules, 'openai' in sys.modules]))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    out = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script, json.dumps(event)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [200, False, False]

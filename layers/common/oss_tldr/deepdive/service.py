@@ -36,7 +36,6 @@ from oss_tldr.deepdive.models import (
 from oss_tldr.deepdive.quota import DailyQuota, Kind
 from oss_tldr.deepdive.summarise import get_summariser, identity, render
 from oss_tldr.errors import BadRequest, NotFound
-from oss_tldr.github import threads
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import access, visibility
@@ -123,6 +122,8 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
             _count("PatchesHits")
             return found
     _count("PatchesMisses")
+    from oss_tldr.github import threads  # httpx and the GitHub client: a miss only (cold start)
+
     github = visibility.github_client(requester.token())
     try:
         try:
@@ -201,6 +202,8 @@ def deep_dive(requester: Requester, repo_url: str, number: str) -> str:
         if body is not None:
             _count("DeepDiveHits")
             return body
+    from oss_tldr.github import threads  # httpx and the GitHub client: a miss only (cold start)
+
     github = visibility.github_client(requester.token())
     try:
         repository, thread = threads.thread(github, owner, repo, item)
