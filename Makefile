@@ -135,6 +135,7 @@ report: migrate
 
 bench: migrate
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.deepdive
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

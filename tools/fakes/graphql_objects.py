@@ -34,6 +34,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from tools.fakes import github_pulls
 from tools.fakes.github import FakeGitHub, FakeRepo, FakeUser
 from tools.fakes.issue_search import CANNOT_SEARCH, iso, merged_at, parse_query, parse_time
 
@@ -185,7 +186,29 @@ def repository(ctx: Context, repo: FakeRepo) -> dict[str, Any]:
         },
         "issues": _items_of(ctx, repo, pull_requests=False),
         "pullRequests": _items_of(ctx, repo, pull_requests=True),
+        "issue": _item_of(ctx, repo, "Issue"),
+        "pullRequest": _item_of(ctx, repo, "PullRequest"),
+        "issueOrPullRequest": _item_of(ctx, repo, None),
     }
+
+
+def _item_of(ctx: Context, repo: FakeRepo, typename: str | None) -> Resolver:
+    """``repository.issue(number:)``, ``pullRequest(number:)``, ``issueOrPullRequest(number:)``: the item, or
+    null with a ``NOT_FOUND`` error at the field, as GitHub answers a number of the wrong kind or none."""
+
+    def resolve(_info: Info, number: int) -> Any:
+        for item in repo.items:
+            if item["number"] == number:
+                node = issue_or_pull_request(ctx, repo, item)
+                if typename is None or node["__typename"] == typename:
+                    return node
+        kind = typename or "Issue"
+        raise FieldError(
+            f"Could not resolve to {'an' if kind == 'Issue' else 'a'} {kind} with the number of {number}.",
+            "NOT_FOUND",
+        )
+
+    return resolve
 
 
 def _items_of(ctx: Context, repo: FakeRepo, *, pull_requests: bool) -> Resolver:
@@ -278,7 +301,7 @@ def issue_or_pull_request(ctx: Context, repo: FakeRepo, item: dict[str, Any]) ->
         "labels": paged([{**lab, "__typename": "Label", "id": f"LA_{lab['id']}"} for lab in item["labels"]]),
         "assignees": paged([actor(a) for a in item["assignees"]]),
         "participants": paged(list({p["login"]: p for p in humans}.values())),
-        "comments": paged([], item["comments"]),
+        "comments": paged([_comment(c) for c in item.get("comment_nodes", [])], item["comments"]),
         "reactions": paged([], item["reactions"]["total_count"], viewerHasReacted=False),
         "timelineItems": _timeline_items(repo, item),
         "repository": lambda _info: repository(ctx, repo),
@@ -293,9 +316,46 @@ def issue_or_pull_request(ctx: Context, repo: FakeRepo, item: dict[str, Any]) ->
         isDraft=item.get("draft", False),
         mergedBy=None,
         totalCommentsCount=item["comments"],
-        reviews=paged([], len(reviews)),
+        headRefOid=github_pulls.head_sha(item),
+        changedFiles=len(item.get("files", [])),
+        reviews=paged(
+            [_review(r) for r in item.get("review_nodes", [])],
+            max(len(reviews), len(item.get("review_nodes", []))),
+        ),
     )
     return node
+
+
+def _comment(comment: dict[str, Any]) -> dict[str, Any]:
+    """A comment added by tools/fakes/github_pulls.py as an ``IssueComment`` node."""
+    return {
+        "__typename": "IssueComment",
+        "id": f"IC_{comment['id']}",
+        "databaseId": comment["id"],
+        "author": actor(comment["user"]),
+        "body": comment["body"],
+        "bodyText": comment["body"],
+        "createdAt": comment["created_at"],
+        "publishedAt": comment["created_at"],
+        "updatedAt": comment["created_at"],
+        "authorAssociation": "CONTRIBUTOR",
+    }
+
+
+def _review(review: dict[str, Any]) -> dict[str, Any]:
+    """A review added by tools/fakes/github_pulls.py as a ``PullRequestReview`` node."""
+    return {
+        "__typename": "PullRequestReview",
+        "id": f"PRR_{review['id']}",
+        "author": actor(review["user"]),
+        "body": review["body"],
+        "bodyText": review["body"],
+        "state": review["state"],
+        "submittedAt": review["submitted_at"],
+        "createdAt": review["submitted_at"],
+        "updatedAt": review["submitted_at"],
+        "authorAssociation": "CONTRIBUTOR",
+    }
 
 
 def search(ctx: Context) -> Resolver:

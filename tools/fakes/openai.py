@@ -12,6 +12,7 @@ the shape the prompt asks for, reports token usage, counts everything, and can b
     fake.refuse(task="digest")             # next answer is a refusal: message.refusal set, content null
     fake.delay(seconds=5, times=1)         # next answer comes only after 5 s (a slow model)
     fake.count("item_summaries"), fake.count("digest"), fake.items_summarised, fake.tokens
+    fake.count("diff_explanation"), fake.count("deep_dive")   # the deep dive's requests (tasks)
 
 Structured Outputs are checked on every request, as OpenAI's strict mode would: ``response_format`` must
 be ``{"type": "json_schema", "json_schema": {"name", "strict": true, "schema"}}`` whose schema is an
@@ -261,6 +262,26 @@ def _answer(task: str, payload: dict[str, Any], slip: _Invalid | None) -> str:
                 ],
             }
         )
+    if task == "diff_explanation":
+        patch = str(payload.get("patch") or "")
+        return json.dumps(
+            {
+                "explanation": f"Fake AI explanation of {payload.get('file')}: "
+                f"{len(patch.splitlines())} diff lines{' (cut)' if payload.get('cut') else ''}."
+            }
+        )
+    if task == "deep_dive":
+        comments = payload.get("comments") or []
+        reviews = payload.get("reviews") or []
+        return json.dumps(
+            {
+                "summary": f"Fake AI deep dive of #{payload.get('number')}: {payload.get('title')} "
+                f"({payload.get('state')}, {payload.get('comments_total', 0)} comments).",
+                "reviews": [f"@{r['author']} {str(r.get('state', '')).lower()}" for r in reviews],
+                "comments": [f"@{c['author']} commented" for c in comments],
+                "action_items": ["Fake AI action item."],
+            }
+        )
     return json.dumps({"answer": "fake"})
 
 
@@ -286,7 +307,7 @@ def _format_problem(response_format: Any, task: str, answer: str) -> str | None:
     problem = _strict_problem(schema, defs, "#", set())
     if problem is not None:
         return problem
-    if answer.startswith("{") and task in {"item_summaries", "digest"}:
+    if answer.startswith("{") and task in {"item_summaries", "digest", "diff_explanation", "deep_dive"}:
         try:
             decoded = json.loads(answer)
         except ValueError:

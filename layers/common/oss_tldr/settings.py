@@ -208,6 +208,12 @@ class Settings:
     report_queue_retry_seconds: int = setting("REPORT_QUEUE_RETRY_SECONDS", 10, _integer())
     # how long a positive private-repository check is remembered
     private_access_ttl_seconds: int = setting("PRIVATE_ACCESS_TTL_SECONDS", 300, _integer())
+    # --- deep dive (oss_tldr.deepdive) ------------------------------------------------------
+    # deep dives / patch explanations a user may have written by the model per UTC day (shared ones are free)
+    deepdive_daily_quota: int = setting("DEEPDIVE_DAILY_QUOTA", 30, _integer())
+    diff_daily_quota: int = setting("DIFF_DAILY_QUOTA", 600, _integer())
+    # how long stored patches and deep dives are served without asking GitHub whether the item changed
+    deepdive_fresh_seconds: int = setting("DEEPDIVE_FRESH_SECONDS", 300, _integer())
     # --- scheduled cleanup ----------------------------------------------------------------
     # days access records (user_report_access) and audit rows are kept (oss_tldr.maintenance.cleanup)
     retention_days: int = setting("RETENTION_DAYS", 90, _integer(minimum=1))

@@ -42,7 +42,7 @@ from oss_tldr import usage
 from oss_tldr.content_models import ReportStats
 from oss_tldr.errors import DomainError, NotFound, UpstreamUnavailable
 from oss_tldr.github import graphql
-from oss_tldr.github.activity_payloads import ActivityAnswer, ActivityItem, SearchNode
+from oss_tldr.github.activity_payloads import REPOSITORY_FIELDS, ActivityAnswer, ActivityItem, SearchNode
 from oss_tldr.github.client import GitHubClient
 from oss_tldr.github.payloads import RepositoryPayload
 from oss_tldr.observability import logger
@@ -70,9 +70,7 @@ query ReportActivity(
   $recentPrs: String!, $engagedPrs: String!, $recentIssues: String!, $engagedIssues: String!
 ) {{
   rateLimit {{ cost remaining resetAt }}
-  repository(owner: $owner, name: $name) {{
-    databaseId id name nameWithOwner url description isPrivate isFork isArchived
-    stargazerCount pushedAt owner {{ __typename login }} primaryLanguage {{ name }}
+  repository(owner: $owner, name: $name) {{{REPOSITORY_FIELDS}
   }}
   prs: search(type: ISSUE, query: $prs) {{ issueCount }}
   prsOpened: search(type: ISSUE, query: $prsOpened) {{ issueCount }}
@@ -166,7 +164,7 @@ def _not_found() -> NotFound:
     return NotFound("Not found on GitHub.", code="github_not_found")
 
 
-def _missing_repository(answer: graphql.GraphQLAnswer) -> DomainError:
+def missing_repository(answer: graphql.GraphQLAnswer) -> DomainError:
     """A ``null`` repository: GitHub's ``NOT_FOUND`` (missing, or not visible to the token) is a 404; any
     other reason (an error of another type, or none at all) is an answer we cannot use, a 502 — never a
     "not found" GitHub did not say."""
@@ -233,14 +231,14 @@ def _fetch(github: GitHubClient, full_name: str, window: Window, before: int) ->
     answer, parsed = _ask(github, full_name, window)
     repository = parsed.repository
     if repository is None:
-        raise _missing_repository(answer)
+        raise missing_repository(answer)
     if repository.nameWithOwner.lower() != full_name.lower():
         # Renamed or transferred: the searches by the old name found nothing. Once more, by the new name.
         logger.info("github repository renamed", extra={"asked": full_name, "now": repository.nameWithOwner})
         answer, parsed = _ask(github, repository.nameWithOwner, window)
         repository = parsed.repository
         if repository is None:
-            raise _missing_repository(answer)
+            raise missing_repository(answer)
     failed = {e.top_field for e in answer.errors if e.top_field != "rateLimit"}
     counts = {field: getattr(parsed, field) for field in COUNT_FIELDS}
     partial = bool(failed) or any(counts[field] is None for field in COUNT_FIELDS)

@@ -216,6 +216,12 @@ class SearchNode(_Node):
     nodes: Annotated[list[SearchItem | None], BeforeValidator(_list)] = Field(default_factory=list)
 
 
+# What a query selects of a ``repository`` for :class:`RepositoryNode` (the report's and the deep dive's).
+REPOSITORY_FIELDS = """
+    databaseId id name nameWithOwner url description isPrivate isFork isArchived
+    stargazerCount pushedAt owner { __typename login } primaryLanguage { name }"""
+
+
 class RepositoryNode(_Node):
     databaseId: Annotated[int, _identifier(1, 2**63 - 1)]
     id: OptionalName = None
@@ -277,4 +283,13 @@ class ActivityAnswer(_Node):
     engagedIssues: SearchNode | None = None
 
 
-__all__ = ["GHOST", "ActivityAnswer", "ActivityItem", "Author", "GitHubId", "RepositoryNode", "SearchNode"]
+__all__ = [
+    "GHOST",
+    "REPOSITORY_FIELDS",
+    "ActivityAnswer",
+    "ActivityItem",
+    "Author",
+    "GitHubId",
+    "RepositoryNode",
+    "SearchNode",
+]

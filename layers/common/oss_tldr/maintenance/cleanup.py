@@ -27,7 +27,10 @@ of the run:
 - **item_summaries** older than :data:`SUMMARY_AGE` that no remaining report uses
   (:func:`oss_tldr.reports.item_cache.prune_summaries`), after the reports;
 - **webhook_deliveries** processed more than :data:`WEBHOOK_DELIVERY_AGE` ago (GitHub redelivers a delivery
-  only on request, within days: the row is what makes that redelivery a no-op).
+  only on request, within days: the row is what makes that redelivery a no-op);
+- the deep dive's **pr_patch_sets** (with their ``pr_patches``) and **deep_dives** not checked against GitHub
+  for :data:`DEEP_DIVE_AGE`, **patch_explanations** older than that, **deep_dive_claims** whose lease lapsed
+  more than :data:`STALE_LEASE_AGE` ago, and **deep_dive_usage** counts of days before yesterday.
 """
 
 from __future__ import annotations
@@ -45,7 +48,12 @@ from oss_tldr import deadline
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import (
     AuditLog,
+    DeepDive,
+    DeepDiveClaim,
+    DeepDiveUsage,
     OAuthState,
+    PatchExplanation,
+    PatchSet,
     Report,
     ReportForceUsage,
     ReportJob,
@@ -66,6 +74,7 @@ OAUTH_STATE_GRACE = dt.timedelta(hours=1)  # a late callback still hears "expire
 SESSION_RETENTION = dt.timedelta(days=1)  # an ended session is kept a day for support, then deleted
 SUMMARY_AGE = dt.timedelta(days=30)
 WEBHOOK_DELIVERY_AGE = dt.timedelta(days=30)
+DEEP_DIVE_AGE = dt.timedelta(days=30)  # patch sets, explanations and deep dives nobody asked for since
 FORCE_USAGE_DAYS = 2  # today's count is the quota; yesterday's is kept for a request around midnight
 MIN_BATCH_SECONDS = 2.0  # stop when less is left (a batch of 1,000 rows takes a fraction of a second)
 
@@ -220,6 +229,33 @@ def _tasks(now: dt.datetime, retention: dt.timedelta) -> list[tuple[str, Callabl
                 order_by=WebhookDelivery.processed_at,
             ),
         ),
+        *_deep_dive_tasks(now, today),
+    ]
+
+
+def _deep_dive_tasks(now: dt.datetime, today: dt.date) -> list[tuple[str, Callable[[int], int]]]:
+    """The deep dive's tables (:mod:`oss_tldr.deepdive`): what nobody asked GitHub about for
+    :data:`DEEP_DIVE_AGE` (a patch set's rows go with it), lapsed claims, and past days' quota counts."""
+    old = now - DEEP_DIVE_AGE
+    return [
+        ("pr_patch_sets", lambda n: _delete_batch(PatchSet, PatchSet.checked_at < old, limit=n)),
+        (
+            "patch_explanations",
+            lambda n: _delete_batch(PatchExplanation, PatchExplanation.created_at < old, limit=n),
+        ),
+        ("deep_dives", lambda n: _delete_batch(DeepDive, DeepDive.checked_at < old, limit=n)),
+        (
+            "deep_dive_claims",
+            lambda n: _delete_batch(
+                DeepDiveClaim, DeepDiveClaim.lease_expires_at < now - STALE_LEASE_AGE, limit=n
+            ),
+        ),
+        (
+            "deep_dive_usage",
+            lambda n: _delete_batch(
+                DeepDiveUsage, DeepDiveUsage.day < today - dt.timedelta(days=FORCE_USAGE_DAYS - 1), limit=n
+            ),
+        ),
     ]
 
 
@@ -235,6 +271,11 @@ TABLES = (
     "report_force_usage",
     "item_summaries",
     "webhook_deliveries",
+    "pr_patch_sets",
+    "patch_explanations",
+    "deep_dives",
+    "deep_dive_claims",
+    "deep_dive_usage",
 )  # what a run deletes from, in its order (the keys of CleanupResult.deleted)
 
 

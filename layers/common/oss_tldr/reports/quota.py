@@ -1,8 +1,11 @@
-"""The daily quota of forced regenerations (``report_force_usage``, per user and UTC day)."""
+"""Daily per-user quotas: the counting rule once (one row per user, UTC day and what is counted), and the
+quota of forced regenerations (``report_force_usage``). The deep dive's quotas count with the same rule in
+their own table (:mod:`oss_tldr.deepdive.quota`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,39 +16,45 @@ from oss_tldr.errors import RateLimited
 from oss_tldr.settings import get_settings
 
 
-def consume_force(user_id: int, day: dt.date, quota: int) -> bool:
-    """Count one forced regeneration of ``user_id`` on ``day``; False (nothing counted) when the quota
-    is used up. Atomic: concurrent requests cannot exceed the quota."""
+def consume_daily(model: Any, quota: int, **key: Any) -> bool:
+    """Count one use in ``model``'s row of ``key`` (its primary key: user, day and what else it has); False
+    (nothing counted) when the count reached ``quota``. Atomic: concurrent requests cannot exceed it."""
     if quota <= 0:
         return False
     counted = (
-        pg_insert(ReportForceUsage)
-        .values(user_id=user_id, day=day, count=1)
+        pg_insert(model)
+        .values(**key, count=1)
         .on_conflict_do_update(
-            index_elements=[ReportForceUsage.user_id, ReportForceUsage.day],
-            set_={"count": ReportForceUsage.count + 1},
-            where=ReportForceUsage.count < quota,
+            index_elements=list(model.__table__.primary_key.columns),
+            set_={"count": model.count + 1},
+            where=model.count < quota,
         )
-        .returning(ReportForceUsage.count)
+        .returning(model.count)
     )
     with session_scope() as session:
         return session.execute(counted).first() is not None
 
 
-def refund_force(user_id: int, day: dt.date) -> None:
-    """Give back a counted force whose request failed before anything was generated; a count back at
-    zero leaves no row (a refused request changes nothing)."""
-    where = (ReportForceUsage.user_id == user_id, ReportForceUsage.day == day)
+def refund_daily(model: Any, **key: Any) -> None:
+    """Give back a counted use whose request failed before anything was produced; a count back at zero
+    leaves no row (a refused request changes nothing)."""
+    where = [getattr(model, name) == value for name, value in key.items()]
     with session_scope() as session:
-        session.execute(
-            update(ReportForceUsage)
-            .where(*where, ReportForceUsage.count > 0)
-            .values(count=ReportForceUsage.count - 1)
-        )
-        session.execute(delete(ReportForceUsage).where(*where, ReportForceUsage.count <= 0))
+        session.execute(update(model).where(*where, model.count > 0).values(count=model.count - 1))
+        session.execute(delete(model).where(*where, model.count <= 0))
 
 
-def _seconds_to_utc_midnight() -> int:
+def consume_force(user_id: int, day: dt.date, quota: int) -> bool:
+    """Count one forced regeneration of ``user_id`` on ``day`` (:func:`consume_daily`)."""
+    return consume_daily(ReportForceUsage, quota, user_id=user_id, day=day)
+
+
+def refund_force(user_id: int, day: dt.date) -> None:
+    refund_daily(ReportForceUsage, user_id=user_id, day=day)
+
+
+def seconds_to_utc_midnight() -> int:
+    """The ``Retry-After`` of a used-up daily quota: until the UTC day ends."""
     now = dt.datetime.now(dt.UTC)
     midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     return max(1, int((midnight - now).total_seconds()))
@@ -66,7 +75,7 @@ class ForceQuota:
         if not consume_force(self.user_id, self.day, get_settings().force_daily_quota):
             raise RateLimited(
                 "Daily rate limit for forced regenerations reached; cached reports are still served.",
-                retry_after=_seconds_to_utc_midnight(),
+                retry_after=seconds_to_utc_midnight(),
                 code="force_quota_exceeded",
             )
         self.counted += 1

@@ -11,7 +11,9 @@ One transaction per delivery:
    regenerates it (users' own imported copies are theirs and stay untouched). Once stale-while-revalidate
    (issue 10, item 4) is built, such a report is served at once marked ``"stale": true`` while one refresh
    runs; until then the next request waits for the regeneration. The cleanup keeps an expired report one
-   refresh period before deleting it, so a stale report is still there for that;
+   refresh period before deleting it, so a stale report is still there for that; and its stored deep-dive
+   patch sets and deep dives stop being fresh (:func:`oss_tldr.deepdive.store.expire_repository`): the
+   next request asks GitHub whether the pull request's head or the thread moved;
 3. ``processed_at = now()``.
 
 ``ping`` and any other event are stored and processed without further effect.
@@ -27,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Report, Repository, WebhookDelivery
+from oss_tldr.deepdive import store as deepdive_store
 from oss_tldr.reports.models import repository_id_for
 
 # The events whose activity a report shows (issues, pull requests and their comments and reviews).
@@ -117,6 +120,7 @@ def handle_delivery(delivery: Delivery) -> DeliveryResult:
         if delivery.event in REPORT_EVENTS:
             repository_id = _known_repository(session, github_id, full_name)
             if repository_id is not None:
+                deepdive_store.expire_repository(session, repository_id)
                 stale = len(
                     session.execute(
                         update(Report)

@@ -14,6 +14,14 @@ from oss_tldr.db.models.core import (
     UserReportAccess,
     UserRepository,
 )
+from oss_tldr.db.models.deepdive import (
+    DeepDive,
+    DeepDiveClaim,
+    DeepDiveUsage,
+    FilePatch,
+    PatchExplanation,
+    PatchSet,
+)
 from oss_tldr.db.models.identity import AuditLog, GitHubToken, OAuthState, UserSession
 from oss_tldr.db.models.reports import (
     ReportForceUsage,
@@ -27,9 +35,15 @@ from oss_tldr.db.models.webhooks import WebhookDelivery
 __all__ = [
     "AuditLog",
     "Base",
+    "DeepDive",
+    "DeepDiveClaim",
+    "DeepDiveUsage",
+    "FilePatch",
     "GitHubToken",
     "ItemSummary",
     "OAuthState",
+    "PatchExplanation",
+    "PatchSet",
     "Report",
     "ReportForceUsage",
     "ReportGeneration",

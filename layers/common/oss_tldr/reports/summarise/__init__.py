@@ -49,9 +49,15 @@ class Summariser(Protocol):
         ...
 
 
+def uses_openai(settings: Settings) -> bool:
+    """Whether the model writes (a key, or its secret, is configured) rather than the offline summariser:
+    the one rule of the reports' and the deep dive's summarisers."""
+    return bool(settings.openai_api_key or settings.openai_api_key_arn)
+
+
 @functools.cache
 def _summariser_for(settings: Settings) -> Summariser:
-    if settings.openai_api_key or settings.openai_api_key_arn:
+    if uses_openai(settings):
         from oss_tldr.reports.summarise.llm import OpenAISummariser  # imports the SDK (cold path only)
 
         return OpenAISummariser.from_settings(settings)
@@ -62,7 +68,7 @@ def summariser_identity(settings: Settings | None = None) -> tuple[str, str]:
     """``(name, prompt_version)`` of the summariser :func:`get_summariser` would return, without building
     it (so without importing the OpenAI SDK): what a cache-hit path compares stored reports against."""
     settings = settings or get_settings()
-    if settings.openai_api_key or settings.openai_api_key_arn:
+    if uses_openai(settings):
         from oss_tldr.reports.summarise.prompts import PROMPT_VERSION  # no SDK import there
 
         return f"openai:{settings.openai_model}", PROMPT_VERSION
@@ -92,4 +98,5 @@ __all__ = [
     "get_summariser",
     "summariser_identity",
     "truncate_to_tokens",
+    "uses_openai",
 ]

@@ -41,7 +41,7 @@ TIMEFRAME_WORDS = {
 }
 
 
-def _plain(body: str) -> str:
+def plain_text(body: str) -> str:
     text = _CODE_BLOCK.sub(" ", body)
     text = _IMAGE.sub(" ", text)
     text = _LINK.sub(r"\1", text)
@@ -53,7 +53,7 @@ def _plain(body: str) -> str:
     return " ".join(text.replace("…[truncated]", "").split())
 
 
-def _lead(text: str, words: int) -> str:
+def lead_sentences(text: str, words: int) -> str:
     """Whole sentences from the start of ``text`` while they fit in ``words``; at least the first one."""
     chosen: list[str] = []
     used = 0
@@ -87,8 +87,8 @@ class ExtractiveSummariser:
     def summarise_item(self, item: ItemInput) -> str:
         prefix = f"{_label(item)} by @{item.author}:"
         room = ITEM_WORDS - len(prefix.split())
-        body = _plain(item.body)
-        text = _lead(body, room) if len(body.split()) >= 4 else clip_words(item.title, room)
+        body = plain_text(item.body)
+        text = lead_sentences(body, room) if len(body.split()) >= 4 else clip_words(item.title, room)
         if not text.endswith((".", "!", "?", "…")):
             text += "."
         return clip_words(f"{prefix} {text}", ITEM_WORDS)

@@ -80,7 +80,9 @@ class OpenAISummariser:
         summaries: dict[int, str] = {}
         for batch in self._batches(items):
             summaries.update(
-                self._complete(
+                complete(
+                    self._chat,
+                    self.model,
                     purpose="item_summaries",
                     system=prompts.ITEMS_SYSTEM,
                     user=prompts.items_message(batch),
@@ -94,7 +96,9 @@ class OpenAISummariser:
 
     def summarise_digest(self, digest: DigestInput, budget: LLMBudget) -> Digest:
         usernames = [person.username for person in digest.people]
-        return self._complete(
+        return complete(
+            self._chat,
+            self.model,
             purpose="digest",
             system=prompts.DIGEST_SYSTEM,
             user=prompts.digest_message(digest),
@@ -104,43 +108,53 @@ class OpenAISummariser:
             budget=budget,
         )
 
-    def _complete(
-        self,
-        *,
-        purpose: str,
-        system: str,
-        user: str,
-        max_tokens: int,
-        schema: type[BaseModel],
-        parse: Callable[[str | None], T],
-        budget: LLMBudget,
-    ) -> T:
-        budget.first_attempt(purpose)
-        while True:
-            try:
-                return parse(self._ask(system, user, max_tokens, schema, budget))
-            except InvalidAnswer as exc:
-                reason = str(exc)
-            except Retryable as exc:
-                reason = exc.reason
-            logger.warning("openai answer unusable", extra={"purpose": purpose, "reason": reason})
-            if not budget.can_retry() or not deadline.fits():
-                raise UpstreamUnavailable("The AI summariser failed to answer; try again shortly.")
-            budget.retry(purpose)
 
-    def _ask(
-        self, system: str, user: str, max_tokens: int, schema: type[BaseModel], budget: LLMBudget
-    ) -> str | None:
-        answer = self._chat.complete_json(
-            model=self.model, system=system, user=user, max_tokens=max_tokens, schema=schema
-        )
-        if answer.total_tokens is not None:
-            budget.record_usage(answer.total_tokens)
-        if answer.refusal is not None:
-            logger.warning("openai declined to answer", extra={"refusal": answer.refusal[:200]})
-            raise UpstreamUnavailable("The AI summariser declined to summarise this report.")
-        if answer.finish_reason is None:
-            raise InvalidAnswer("no choices")
-        if answer.finish_reason == "length":
-            raise InvalidAnswer("answer cut at the token limit")
-        return answer.content
+def complete(
+    chat: ChatClient,
+    model: str,
+    *,
+    purpose: str,
+    system: str,
+    user: str,
+    max_tokens: int,
+    schema: type[BaseModel],
+    parse: Callable[[str | None], T],
+    budget: LLMBudget,
+) -> T:
+    """One answer of the model for ``purpose``, parsed: the first attempt counted in ``budget``, asked again
+    (an answer not of the shape, a 5xx, a dropped connection) while the budget and the deadline allow, else
+    a 502. The deep dive's explanations and digests ask through this too (:mod:`oss_tldr.deepdive.llm`)."""
+    budget.first_attempt(purpose)
+    while True:
+        try:
+            return parse(_ask(chat, model, system, user, max_tokens, schema, budget))
+        except InvalidAnswer as exc:
+            reason = str(exc)
+        except Retryable as exc:
+            reason = exc.reason
+        logger.warning("openai answer unusable", extra={"purpose": purpose, "reason": reason})
+        if not budget.can_retry() or not deadline.fits():
+            raise UpstreamUnavailable("The AI summariser failed to answer; try again shortly.")
+        budget.retry(purpose)
+
+
+def _ask(
+    chat: ChatClient,
+    model: str,
+    system: str,
+    user: str,
+    max_tokens: int,
+    schema: type[BaseModel],
+    budget: LLMBudget,
+) -> str | None:
+    answer = chat.complete_json(model=model, system=system, user=user, max_tokens=max_tokens, schema=schema)
+    if answer.total_tokens is not None:
+        budget.record_usage(answer.total_tokens)
+    if answer.refusal is not None:
+        logger.warning("openai declined to answer", extra={"refusal": answer.refusal[:200]})
+        raise UpstreamUnavailable("The AI summariser declined to summarise this.")
+    if answer.finish_reason is None:
+        raise InvalidAnswer("no choices")
+    if answer.finish_reason == "length":
+        raise InvalidAnswer("answer cut at the token limit")
+    return answer.content

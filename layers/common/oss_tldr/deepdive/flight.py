@@ -1,0 +1,76 @@
+"""The single flight of model work: one request writes an explanation or a deep dive, the others asking for
+the same thing at the same moment wait for it — so the SPA's N parallel ``/diff`` calls, or two users opening
+one deep dive together, cost at most one model request per distinct key, ever (a failed attempt caches
+nothing: the next one tries again).
+
+A key is claimed with one row in ``deep_dive_claims`` (``INSERT … ON CONFLICT DO UPDATE … WHERE`` the lease
+lapsed: a claimer killed at its timeout blocks nobody for longer than :data:`LEASE_SECONDS`), deleted when
+the work ends, stored or failed. No advisory locks (they pin RDS Proxy sessions). Followers poll for the
+stored result, at most until :data:`WAIT_SECONDS` or the request's deadline, then answer 503
+``deep_dive_generating`` (the work goes on; the next request finds it stored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from oss_tldr import deadline
+from oss_tldr.db.engine import session_scope
+from oss_tldr.db.models import DeepDiveClaim
+from oss_tldr.errors import ServiceUnavailable
+
+LEASE_SECONDS = 60  # longer than one request (API Gateway: 29 s)
+WAIT_SECONDS = 25.0
+POLL_SECONDS = 0.1
+
+T = TypeVar("T")
+
+
+def claim(key: str) -> bool:
+    """Claim ``key`` (a free one, or one whose lease lapsed); False when another request holds it."""
+    insert = pg_insert(DeepDiveClaim).values(
+        key=key, lease_expires_at=func.now() + dt.timedelta(seconds=LEASE_SECONDS)
+    )
+    stmt = insert.on_conflict_do_update(
+        index_elements=[DeepDiveClaim.key],
+        set_={"lease_expires_at": insert.excluded.lease_expires_at, "claimed_at": func.now()},
+        where=DeepDiveClaim.lease_expires_at < func.now(),
+    ).returning(DeepDiveClaim.key)
+    with session_scope() as session:
+        return session.execute(stmt).first() is not None
+
+
+def release(key: str) -> None:
+    with session_scope() as session:
+        session.execute(delete(DeepDiveClaim).where(DeepDiveClaim.key == key))
+
+
+def still_writing() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "This explanation is still being written; try again in a moment.", code="deep_dive_generating"
+    )
+
+
+def once(key: str, load: Callable[[], T | None], produce: Callable[[], T]) -> tuple[T, bool]:
+    """``(result, produced)``: what ``load`` finds stored, else what ``produce`` makes (and stores) under
+    the claim of ``key``, else what the request holding the claim stored meanwhile."""
+    until = deadline.wait_until(time.monotonic() + WAIT_SECONDS)
+    while True:
+        found = load()
+        if found is not None:
+            return found, False
+        if claim(key):
+            try:
+                found = load()  # stored between the first look and the claim
+                return (found, False) if found is not None else (produce(), True)
+            finally:
+                release(key)
+        if time.monotonic() + POLL_SECONDS >= until or not deadline.fits(POLL_SECONDS):
+            raise still_writing()
+        time.sleep(POLL_SECONDS)

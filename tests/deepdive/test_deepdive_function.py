@@ -1,0 +1,99 @@
+"""The deep-dive function invoked in-process with the `make invoke` events (events/deepdive*.json), as
+`sam local invoke -e` would, against the fake GitHub (offline summariser: no OpenAI key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fixtures_identity import Account, Cast
+from helpers import call
+
+from tools.fakes.github_activity import add_item
+from tools.fakes.github_pulls import add_comment, file_entry, set_files
+
+USERS = Cast(alice=Account(451, "gho_fake_alice_deep_fn"))
+PATCH = "@@ -1,2 +1,3 @@ def main():\n-    run()\n+    setup()\n+    run()"
+
+
+def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_github, alice, lambda_context):
+    now = dt.datetime.now(dt.UTC)
+    add_item(
+        fake_github,
+        "octo/hello",
+        kind="pr",
+        number=7,
+        title="Set up first",
+        created_at=now - dt.timedelta(days=1),
+    )
+    set_files(fake_github, "octo/hello", 7, [file_entry("src/app.py", PATCH)])
+    add_comment(fake_github, "octo/hello", 7, login="bob", body="Why set up first?", at=now)
+
+    status, body, _ = call("DeepDiveFunction", "deepdive_patches.json", lambda_context, headers=alice.headers)
+    assert status == 200 and body == {"patches": [{"file": "src/app.py", "patch": PATCH}]}
+    status, body, _ = call("DeepDiveFunction", "deepdive_diff.json", lambda_context, headers=alice.headers)
+    assert status == 200 and body["explanation"].startswith("Adds 2 lines and removes 1 in src/app.py")
+    answer = call("DeepDiveFunction", "deepdive.json", lambda_context, headers=alice.headers)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("text/plain")
+    assert "## Summary" in answer.text and "@bob: Why set up first?" in answer.text
+
+
+def test_the_events_without_a_session_are_401(lambda_context):
+    for event in ("deepdive_patches.json", "deepdive_diff.json", "deepdive.json"):
+        assert call("DeepDiveFunction", event, lambda_context).status == 401
+
+
+def test_the_documented_number_pattern_is_exactly_what_the_logic_accepts():
+    import re
+
+    import pytest
+
+    from oss_tldr.deepdive.models import NUMBER_PATTERN
+    from oss_tldr.deepdive.service import parse_number
+    from oss_tldr.errors import BadRequest
+
+    for value in ("1", "9", "10", "999999999", "1000000000", "2147483647", "2147483646", "2099999999"):
+        assert re.fullmatch(NUMBER_PATTERN, value) and parse_number(value) == int(value)
+    for value in ("0", "01", "2147483648", "2200000000", "9999999999", "-1", "1.0", " 1", "abc", "", "١٢"):
+        assert not re.fullmatch(NUMBER_PATTERN, value)
+        with pytest.raises(BadRequest):
+            parse_number(value)
+
+
+def test_a_shared_deep_dive_is_served_without_importing_httpx_or_the_openai_sdk(
+    fake_github, alice, database_url
+):
+    """Cold-start discipline: the function module and a stored answer need neither (a fresh process)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT, load_event
+
+    now = dt.datetime.now(dt.UTC)
+    add_item(fake_github, "octo/hello", kind="pr", number=7, created_at=now - dt.timedelta(days=1))
+    event = load_event("deepdive.json")
+    event["headers"]["authorization"] = alice.headers["authorization"]
+    from helpers import invoke
+
+    assert invoke("DeepDiveFunction", event).status == 200  # stored now
+    script = (
+        "import json, sys; sys.path.insert(0, 'functions/deepdive'); import app\n"
+        "from tools.lambda_local import FakeLambdaContext\n"
+        "response = app.lambda_handler(json.loads(sys.argv[1]), FakeLambdaContext('DeepDiveFunction'))\n"
+        "print(json.dumps([response['statusCode'], 'httpx' in sys.modules, 'openai' in sys.modules]))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    out = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script, json.dumps(event)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [200, False, False]
