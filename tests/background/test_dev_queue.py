@@ -25,7 +25,11 @@ def dev_api(start_local_api, fake_github, fake_openai, settings_env, monkeypatch
     from tools.devserver import start_local_queue
 
     for key in ("REPORT_QUEUE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.delenv(key, raising=False)  # restored (to unset) after the test
+        # start_local_queue sets these in os.environ itself: recorded here so that they are restored (to
+        # unset) after the test (a delenv of an unset variable records nothing, and the queue would leak
+        # into later tests of the same process)
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     settings_env(LOCAL_QUEUE=None)
     stop = start_local_queue()
     assert stop is not None
@@ -35,6 +39,7 @@ def dev_api(start_local_api, fake_github, fake_openai, settings_env, monkeypatch
     finally:
         stop()
         queue.reset_client()
+        settings_env()  # the settings re-read once the environment is restored
 
 
 def _poll(api: httpx.Client, job_id: str, headers: dict[str, str]) -> dict[str, object]:

@@ -15,6 +15,7 @@ import pytest
 
 from tools import invoke as cli
 from tools.fakes.github_activity import seed_activity
+from tools.fakes.github_pulls import file_entry, set_files
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted(path.name for path in (ROOT / "events").glob("*.json"))
@@ -43,10 +44,16 @@ def world(oauth_github, settings_env):
     sample report id) generated for octo/hello."""
     settings_env(GITHUB_TOKEN=LOCAL_GITHUB_TOKEN, GITHUB_WEBHOOK_SECRET=WEBHOOK_SECRET, ADMIN_LOGINS=LOGIN)
     oauth_github.add_user(LOGIN, LOCAL_GITHUB_TOKEN)
-    seed_activity(oauth_github, "octo/hello", now=dt.datetime.now(dt.UTC), prs=6, issues=5, seed=3)
+    # prs first: #1-#8 are pull requests (the deep-dive events name #7), #9-#13 issues
+    seed_activity(oauth_github, "octo/hello", now=dt.datetime.now(dt.UTC), prs=8, issues=5, seed=3)
     oauth_github.add_repo("octo/world")
-    code, out, err = run(str(ROOT / "events" / "reports_section.json"))
-    assert code == 0 and json.loads(out)["statusCode"] == 200, err
+    # The deep-dive events: pull request #7 of octo/hello with the one file whose patch deepdive_diff.json
+    # explains, served once by /patches (the only patches /diff explains).
+    diff = json.loads(json.loads((ROOT / "events" / "deepdive_diff.json").read_text())["body"])
+    set_files(oauth_github, "octo/hello", 7, [file_entry(diff["file"], diff["patch"])])
+    for name in ("reports_section.json", "deepdive_patches.json"):
+        code, out, err = run(str(ROOT / "events" / name))
+        assert code == 0 and json.loads(out)["statusCode"] == 200, (name, err, out[:300])
     return oauth_github
 
 
