@@ -10,9 +10,9 @@ only callers whose token reaches it; anyone else gets the missing repository's 4
 ``POST /diff`` explains only a patch this service served (known by its SHA-256 in ``pr_patches``, from a
 repository the caller may see): an unknown patch is a 404 that costs no model request, so the route is no
 open proxy to the model. Model work runs under the single flight of :mod:`oss_tldr.deepdive.flight` (at most
-one model request per distinct patch or item version, retries aside) and counts against the caller's daily
-quota only when it runs (:mod:`oss_tldr.deepdive.quota`); each text has a budget of
-:data:`MODEL_REQUESTS` chat completions (one answer and one retry).
+one model request per distinct patch — per repository for a private one — or item version, retries aside)
+and counts against the caller's daily quota only when it runs (:mod:`oss_tldr.deepdive.quota`); each text
+has a budget of :data:`MODEL_REQUESTS` chat completions (one answer and one retry).
 """
 
 from __future__ import annotations
@@ -175,17 +175,21 @@ def explain(requester: Requester, file: str, patch: str) -> str:
     digest = patch_hash(patch)
     source = _source(requester, digest, file)
     name, version = identity()
+    # An explanation is written from its source's file name and text: one written from a private
+    # repository's file is that repository's alone (the same text in a public repository, or another private
+    # one, gets its own), so it never shows the private file's name to a caller who cannot see it.
+    scoped = _key("private", source.repository_id, digest) if source.is_private else digest
 
     def load() -> str | None:
-        return store.explanation(digest, name, version)
+        return store.explanation(scoped, name, version)
 
     def write(budget: LLMBudget) -> str:
         text = get_summariser().explain(source.file, excerpt(patch), budget)
-        store.save_explanation(digest, name, version, text)
+        store.save_explanation(scoped, name, version, text)
         return text
 
     text, produced = flight.once(
-        _key("diff", digest, name, version), load, _produce(requester, "diff", write)
+        _key("diff", scoped, name, version), load, _produce(requester, "diff", write)
     )
     _count("DiffMisses" if produced else "DiffHits")
     return text

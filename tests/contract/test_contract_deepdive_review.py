@@ -1,0 +1,47 @@
+"""Review of the deep dive (issue 11): what a private repository's patches and explanations must not give away
+to a caller who cannot see it, through the local API with the fake GitHub (offline summariser: its
+explanation names the file it explained)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+from fixtures_identity import Account, Cast
+
+from tools.fakes.github_activity import add_item
+from tools.fakes.github_pulls import file_entry, set_files
+
+ORIGIN = "http://localhost:5173"
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+PATCH = "@@ -1,2 +1,3 @@ def main():\n-    old()\n+    new()\n+    more()"
+
+USERS = Cast(
+    alice=Account(411, "gho_fake_alice_review"),
+    carol=Account(413, "gho_fake_carol_review"),
+    origin=ORIGIN,
+)
+
+
+def _pull(fake, repo: str, file: str, number: int = 5) -> None:
+    add_item(fake, repo, kind="pr", number=number, created_at=NOW - dt.timedelta(days=1))
+    set_files(fake, repo, number, [file_entry(file, PATCH)])
+
+
+def test_an_explanation_written_for_a_private_file_is_not_served_for_the_same_text_in_a_public_repository(
+    start_local_api, fake_github, alice, carol
+):
+    fake_github.add_repo("octo/secret", private=True, visible_to={USERS.accounts["alice"].github_token})
+    _pull(fake_github, "octo/secret", "acquisition/target-list.py")
+    _pull(fake_github, "octo/hello", "src/app.py")
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as api:
+        secret = {"repo_url": "https://github.com/octo/secret", "pull_request": "5"}
+        private = api.post("/patches", json=secret, headers=alice).json()["patches"][0]
+        assert "acquisition/target-list.py" in api.post("/diff", json=private, headers=alice).text
+
+        hello = {"repo_url": "https://github.com/octo/hello", "pull_request": "5"}
+        public = api.post("/patches", json=hello, headers=carol).json()["patches"][0]
+        assert public["patch"] == private["patch"]
+        answer = api.post("/diff", json=public, headers=carol)
+    assert answer.status_code == 200, answer.text
+    assert "acquisition" not in answer.text and "src/app.py" in answer.json()["explanation"]
