@@ -8,6 +8,7 @@ import datetime as dt
 
 import httpx
 from fixtures_identity import Account, Cast
+from helpers import assert_error
 
 from tools.fakes.github_activity import add_item
 from tools.fakes.github_pulls import file_entry, set_files
@@ -45,3 +46,20 @@ def test_an_explanation_written_for_a_private_file_is_not_served_for_the_same_te
         answer = api.post("/diff", json=public, headers=carol)
     assert answer.status_code == 200, answer.text
     assert "acquisition" not in answer.text and "src/app.py" in answer.json()["explanation"]
+
+
+def test_a_patch_known_only_from_a_private_repository_answers_an_outsider_exactly_as_an_unknown_one(
+    start_local_api, fake_github, alice, carol
+):
+    """Whatever GitHub answers the outsider's token (here: revoked), a text some private repository holds
+    is the never-served patch's 404, or the status would tell the outsider that the text exists."""
+    fake_github.add_repo("octo/secret", private=True, visible_to={USERS.accounts["alice"].github_token})
+    _pull(fake_github, "octo/secret", "src/app.py")
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as api:
+        secret = {"repo_url": "https://github.com/octo/secret", "pull_request": "5"}
+        private = api.post("/patches", json=secret, headers=alice).json()["patches"][0]
+        revoked = {"message": "Bad credentials"}
+        fake_github.fail("GET", r"^/repos/", status=401, body=revoked, times=5)  # her token was revoked
+        unknown = api.post("/diff", json={"file": "src/app.py", "patch": PATCH + "\n+x"}, headers=carol)
+        known = api.post("/diff", json=private, headers=carol)
+    assert assert_error(known, 404, "patch_not_found") == assert_error(unknown, 404, "patch_not_found")

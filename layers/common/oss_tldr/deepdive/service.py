@@ -35,7 +35,7 @@ from oss_tldr.deepdive.models import (
 )
 from oss_tldr.deepdive.quota import DailyQuota, Kind
 from oss_tldr.deepdive.summarise import get_summariser, identity, render
-from oss_tldr.errors import BadRequest, NotFound
+from oss_tldr.errors import BadRequest, DomainError, NotFound
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import access, visibility
@@ -149,14 +149,16 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
 # --------------------------------------------------------------------------------- POST /diff
 def _source(requester: Requester, digest: str, file: str) -> PatchSource:
     """A repository the patch was served from that the caller may see (the one of ``file`` preferred); a
-    private one is checked with the caller's own token when nothing else is visible."""
+    private one is checked with the caller's own token when nothing else is visible. Whatever that check
+    meets (GitHub's 404, but also a revoked token, a rate limit, an outage) is the unknown patch's 404: any
+    other answer would tell an outsider that some private repository holds this text."""
     sources = store.patch_sources(digest, requester.user_id)
     visible = [s for s in sources if not s.is_private or s.access_ok]
     if not visible and sources:
         first = sources[0]
         try:
             visibility.ensure_private_access(requester, first.owner, first.name, first.repository_id)
-        except NotFound as exc:
+        except DomainError as exc:
             raise unknown_patch() from exc
         visible = [first]
     if not visible:
