@@ -5,6 +5,7 @@ explanation names the file it explained)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 from fixtures_identity import Account, Cast
@@ -63,3 +64,26 @@ def test_a_patch_known_only_from_a_private_repository_answers_an_outsider_exactl
         unknown = api.post("/diff", json={"file": "src/app.py", "patch": PATCH + "\n+x"}, headers=carol)
         known = api.post("/diff", json=private, headers=carol)
     assert assert_error(known, 404, "patch_not_found") == assert_error(unknown, 404, "patch_not_found")
+
+
+LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024  # a synchronous invocation's response payload, envelope included
+
+
+def test_a_pull_request_whose_patches_outweigh_a_lambda_response_lists_the_rest_without_their_patch(
+    start_local_api, fake_github, alice
+):
+    lines = "\n".join(f'+    value_{i} = "{i:0>40}"' for i in range(3_000))  # ≈ 175,000 characters
+    patches = [f"@@ -0,0 +1,3001 @@\n{lines}\n+# file {n}" for n in range(40)]
+    add_item(fake_github, "octo/hello", kind="pr", number=6, created_at=NOW - dt.timedelta(days=1))
+    set_files(fake_github, "octo/hello", 6, [file_entry(f"gen/f{n}.py", p) for n, p in enumerate(patches)])
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=120) as api:
+        answer = api.post(
+            "/patches", json={"repo_url": "https://github.com/octo/hello", "pull_request": "6"}, headers=alice
+        )
+        assert answer.status_code == 200, answer.text[:300]
+        envelope = json.dumps({"statusCode": 200, "headers": dict(answer.headers), "body": answer.text})
+        assert len(envelope.encode()) < LAMBDA_RESPONSE_BYTES
+        served = answer.json()["patches"]
+        assert [p["file"] for p in served] == [f"gen/f{n}.py" for n in range(40)]
+        assert served[0]["patch"] == patches[0] and served[-1]["patch"] == ""
+        assert api.post("/diff", json=served[0], headers=alice).status_code == 200

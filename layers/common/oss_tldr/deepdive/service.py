@@ -18,8 +18,9 @@ has a budget of :data:`MODEL_REQUESTS` chat completions (one answer and one retr
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from oss_tldr.deepdive import flight, store
@@ -27,6 +28,7 @@ from oss_tldr.deepdive.hunks import excerpt
 from oss_tldr.deepdive.models import (
     MAX_FILE_CHARS,
     MAX_PATCH_CHARS,
+    MAX_PATCHES_RESPONSE_BYTES,
     NO_PATCH_EXPLANATION,
     NUMBER_PATTERN,
     Patch,
@@ -112,6 +114,28 @@ def _key(*parts: object) -> str:
 
 
 # --------------------------------------------------------------------------------- POST /patches
+def _encoded_size(text: str) -> int:
+    """What ``text`` weighs in the Lambda response: a JSON string inside the body, itself a JSON string."""
+    return len(json.dumps(json.dumps(text)))
+
+
+def within_response(
+    files: Sequence[tuple[str, str, int, int, str | None]],
+) -> list[tuple[str, str, int, int, str | None]]:
+    """The files in order, each patch kept while the patches so far fit in
+    :data:`~oss_tldr.deepdive.models.MAX_PATCHES_RESPONSE_BYTES`; the rest listed without their patch."""
+    used = 0
+    kept: list[tuple[str, str, int, int, str | None]] = []
+    for file, status, additions, deletions, patch in files:
+        size = _encoded_size(patch) if patch else 0
+        if patch and used + size > MAX_PATCHES_RESPONSE_BYTES:
+            patch = None
+        else:
+            used += size
+        kept.append((file, status, additions, deletions, patch))
+    return kept
+
+
 def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
     """The pull request's changed files with their patches (``""`` for a file GitHub gives none)."""
     owner, repo, pr = _target(repo_url, number)
@@ -139,7 +163,7 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
                 pr,
                 head.head_sha,
                 head.changed_files,
-                [(f.filename, f.status, f.additions, f.deletions, f.patch) for f in files],
+                within_response([(f.filename, f.status, f.additions, f.deletions, f.patch) for f in files]),
             )
     finally:
         _count("GitHubRequests", github.requests_made)
