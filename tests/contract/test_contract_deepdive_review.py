@@ -13,6 +13,7 @@ from helpers import assert_error
 
 from tools.fakes.github_activity import add_item
 from tools.fakes.github_pulls import file_entry, set_files
+from tools.fakes.issue_search import iso
 
 ORIGIN = "http://localhost:5173"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -87,3 +88,53 @@ def test_a_pull_request_whose_patches_outweigh_a_lambda_response_lists_the_rest_
         assert [p["file"] for p in served] == [f"gen/f{n}.py" for n in range(40)]
         assert served[0]["patch"] == patches[0] and served[-1]["patch"] == ""
         assert api.post("/diff", json=served[0], headers=alice).status_code == 200
+
+
+def test_an_upstream_answer_with_more_comments_than_asked_for_is_read_only_up_to_the_bound(
+    start_local_api, fake_github, alice
+):
+    """The thread query asks for the 60 most recent comments and 30 reviews; an answer carrying more (an
+    untrusted upstream) is cut to them, not summarised (and sent to the model) whole."""
+    post = {"author": {"__typename": "User", "login": "bob"}, "body": "Please fix it.", "createdAt": iso(NOW)}
+    review = {**post, "state": "COMMENTED", "submittedAt": iso(NOW)}
+    answer = {
+        "data": {
+            "repository": {
+                "databaseId": 77,
+                "id": "R_77",
+                "name": "hello",
+                "nameWithOwner": "octo/hello",
+                "url": "https://github.com/octo/hello",
+                "description": None,
+                "isPrivate": False,
+                "isFork": False,
+                "isArchived": False,
+                "stargazerCount": 1,
+                "pushedAt": iso(NOW),
+                "owner": {"__typename": "User", "login": "octo"},
+                "primaryLanguage": None,
+                "issueOrPullRequest": {
+                    "__typename": "PullRequest",
+                    "number": 8,
+                    "title": "Big thread",
+                    "url": "https://github.com/octo/hello/pull/8",
+                    "closed": False,
+                    "body": "A body.",
+                    "createdAt": iso(NOW - dt.timedelta(days=1)),
+                    "updatedAt": iso(NOW),
+                    "author": {"__typename": "User", "login": "alice"},
+                    "comments": {"totalCount": 500, "nodes": [post] * 500},
+                    "mergedAt": None,
+                    "isDraft": False,
+                    "reviews": {"totalCount": 300, "nodes": [review] * 300},
+                },
+            }
+        }
+    }
+    fake_github.fail("POST", r"^/graphql$", status=200, body=answer)
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as api:
+        deep = api.post(
+            "/deepdive", json={"repo_url": "https://github.com/octo/hello", "issue": "8"}, headers=alice
+        )
+    assert deep.status_code == 200, deep.text
+    assert "the 60 most recent of 500 comments and the 30 most recent of 300 reviews" in deep.text
