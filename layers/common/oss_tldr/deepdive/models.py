@@ -18,6 +18,10 @@ NUMBER_PATTERN = (
     r"^(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
     r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])$"
 )
+# What the patches of one /patches answer may weigh, encoded as the Lambda response carries them (the JSON
+# body, itself a JSON string of the envelope): under Lambda's 6 MB with room for the file names and headers.
+# The files past it are listed without their patch, like GitHub's own huge files.
+MAX_PATCHES_RESPONSE_BYTES = 5 * 1024 * 1024
 NO_PATCH = ""  # the patch text of a file GitHub shows without a line diff (binary, huge, renamed as is)
 NO_PATCH_EXPLANATION = (
     "GitHub shows no line diff for this file (a binary file, a rename without changes, or a diff too large "

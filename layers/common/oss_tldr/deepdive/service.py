@@ -10,16 +10,17 @@ only callers whose token reaches it; anyone else gets the missing repository's 4
 ``POST /diff`` explains only a patch this service served (known by its SHA-256 in ``pr_patches``, from a
 repository the caller may see): an unknown patch is a 404 that costs no model request, so the route is no
 open proxy to the model. Model work runs under the single flight of :mod:`oss_tldr.deepdive.flight` (at most
-one model request per distinct patch or item version, retries aside) and counts against the caller's daily
-quota only when it runs (:mod:`oss_tldr.deepdive.quota`); each text has a budget of
-:data:`MODEL_REQUESTS` chat completions (one answer and one retry).
+one model request per distinct patch — per repository for a private one — or item version, retries aside)
+and counts against the caller's daily quota only when it runs (:mod:`oss_tldr.deepdive.quota`); each text
+has a budget of :data:`MODEL_REQUESTS` chat completions (one answer and one retry).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from oss_tldr.deepdive import flight, store
@@ -27,6 +28,7 @@ from oss_tldr.deepdive.hunks import excerpt
 from oss_tldr.deepdive.models import (
     MAX_FILE_CHARS,
     MAX_PATCH_CHARS,
+    MAX_PATCHES_RESPONSE_BYTES,
     NO_PATCH_EXPLANATION,
     NUMBER_PATTERN,
     Patch,
@@ -35,7 +37,7 @@ from oss_tldr.deepdive.models import (
 )
 from oss_tldr.deepdive.quota import DailyQuota, Kind
 from oss_tldr.deepdive.summarise import get_summariser, identity, render
-from oss_tldr.errors import BadRequest, NotFound
+from oss_tldr.errors import BadRequest, DomainError, NotFound
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import access, visibility
@@ -112,6 +114,28 @@ def _key(*parts: object) -> str:
 
 
 # --------------------------------------------------------------------------------- POST /patches
+def _encoded_size(text: str) -> int:
+    """What ``text`` weighs in the Lambda response: a JSON string inside the body, itself a JSON string."""
+    return len(json.dumps(json.dumps(text)))
+
+
+def within_response(
+    files: Sequence[tuple[str, str, int, int, str | None]],
+) -> list[tuple[str, str, int, int, str | None]]:
+    """The files in order, each patch kept while the patches so far fit in
+    :data:`~oss_tldr.deepdive.models.MAX_PATCHES_RESPONSE_BYTES`; the rest listed without their patch."""
+    used = 0
+    kept: list[tuple[str, str, int, int, str | None]] = []
+    for file, status, additions, deletions, patch in files:
+        size = _encoded_size(patch) if patch else 0
+        if patch and used + size > MAX_PATCHES_RESPONSE_BYTES:
+            patch = None
+        else:
+            used += size
+        kept.append((file, status, additions, deletions, patch))
+    return kept
+
+
 def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
     """The pull request's changed files with their patches (``""`` for a file GitHub gives none)."""
     owner, repo, pr = _target(repo_url, number)
@@ -139,7 +163,7 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
                 pr,
                 head.head_sha,
                 head.changed_files,
-                [(f.filename, f.status, f.additions, f.deletions, f.patch) for f in files],
+                within_response([(f.filename, f.status, f.additions, f.deletions, f.patch) for f in files]),
             )
     finally:
         _count("GitHubRequests", github.requests_made)
@@ -149,14 +173,16 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
 # --------------------------------------------------------------------------------- POST /diff
 def _source(requester: Requester, digest: str, file: str) -> PatchSource:
     """A repository the patch was served from that the caller may see (the one of ``file`` preferred); a
-    private one is checked with the caller's own token when nothing else is visible."""
+    private one is checked with the caller's own token when nothing else is visible. Whatever that check
+    meets (GitHub's 404, but also a revoked token, a rate limit, an outage) is the unknown patch's 404: any
+    other answer would tell an outsider that some private repository holds this text."""
     sources = store.patch_sources(digest, requester.user_id)
     visible = [s for s in sources if not s.is_private or s.access_ok]
     if not visible and sources:
         first = sources[0]
         try:
             visibility.ensure_private_access(requester, first.owner, first.name, first.repository_id)
-        except NotFound as exc:
+        except DomainError as exc:
             raise unknown_patch() from exc
         visible = [first]
     if not visible:
@@ -175,17 +201,21 @@ def explain(requester: Requester, file: str, patch: str) -> str:
     digest = patch_hash(patch)
     source = _source(requester, digest, file)
     name, version = identity()
+    # An explanation is written from its source's file name and text: one written from a private
+    # repository's file is that repository's alone (the same text in a public repository, or another private
+    # one, gets its own), so it never shows the private file's name to a caller who cannot see it.
+    scoped = _key("private", source.repository_id, digest) if source.is_private else digest
 
     def load() -> str | None:
-        return store.explanation(digest, name, version)
+        return store.explanation(scoped, name, version)
 
     def write(budget: LLMBudget) -> str:
         text = get_summariser().explain(source.file, excerpt(patch), budget)
-        store.save_explanation(digest, name, version, text)
+        store.save_explanation(scoped, name, version, text)
         return text
 
     text, produced = flight.once(
-        _key("diff", digest, name, version), load, _produce(requester, "diff", write)
+        _key("diff", scoped, name, version), load, _produce(requester, "diff", write)
     )
     _count("DiffMisses" if produced else "DiffHits")
     return text

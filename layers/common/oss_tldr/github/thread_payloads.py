@@ -156,7 +156,9 @@ class Thread:
     reviews_total: int
 
 
-def to_thread(node: ThreadNode, full_name: str) -> Thread:
+def to_thread(node: ThreadNode, full_name: str, *, max_comments: int, max_reviews: int) -> Thread:
+    """The thread, with at most the ``max_comments`` and ``max_reviews`` most recent posts the query asked
+    for (an answer carrying more is not read further)."""
     pull = node.typename == "PullRequest"
     state = "merged" if pull and node.mergedAt else ("closed" if node.closed else "open")
     url = node.url if urls.is_github_web_url(node.url) else None
@@ -173,12 +175,14 @@ def to_thread(node: ThreadNode, full_name: str) -> Thread:
         created_at=node.createdAt,
         updated_at=node.updatedAt,
         comments=tuple(
-            Post(login_of(c.author), c.body or "", c.createdAt or "") for c in node.comments.nodes if c
+            Post(login_of(c.author), c.body or "", c.createdAt or "")
+            for c in node.comments.nodes[-max_comments:]
+            if c
         ),
         comments_total=max(node.comments.totalCount, len(node.comments.nodes)),
         reviews=tuple(
             Post(login_of(r.author), r.body or "", r.submittedAt or "", r.state.upper())
-            for r in reviews.nodes
+            for r in reviews.nodes[-max_reviews:]
             if r
         ),
         reviews_total=max(reviews.totalCount, len(reviews.nodes)) if pull else 0,

@@ -173,4 +173,6 @@ def thread(github: GitHubClient, owner: str, name: str, number: int) -> tuple[Re
     if item is None:
         raise _item_not_found("Issue")
     repository = parsed.repository.to_payload()
-    return repository, to_thread(item, repository.full_name)
+    return repository, to_thread(
+        item, repository.full_name, max_comments=MAX_COMMENTS, max_reviews=MAX_REVIEWS
+    )

@@ -4,7 +4,9 @@
   served to everyone who may see the repository; ``checked_at`` is when GitHub last confirmed that head.
 * ``pr_patches``: one row per file of a set (``patch`` null: GitHub gave no line diff, a binary or huge
   file); ``patch_hash`` (SHA-256 of the patch text) is how ``POST /diff`` knows a patch this service served.
-* ``patch_explanations``: one explanation per patch hash and summariser, shared by every user.
+* ``patch_explanations``: one explanation per patch hash and summariser, shared by every user; one written
+  from a private repository's file is keyed by the SHA-256 of (that repository, the patch hash) instead,
+  so it is served only for that repository.
 * ``deep_dives``: the Markdown digest of an issue or pull request thread, per item version
   (``item_updated_at``: a new comment is a new version) and summariser; ``checked_at`` as above.
 * ``deep_dive_claims``: the single flight of model work (one claimed key per explanation or digest being
