@@ -22,6 +22,8 @@ SAM_PYENV := 3.11.7:3.12.1:3.13.0
 # layer's requirements (Lambda: Python 3.13, arm64) pinned to the same versions.
 LOCK := requirements/dev.lock
 LAYER_REQUIREMENTS := layers/common/requirements.txt
+# The migration function's alembic (the layer has none), pinned to the lock's versions likewise.
+MIGRATE_REQUIREMENTS := functions/migrate/requirements.txt
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
 
 export PYTHONPATH := $(CURDIR)
@@ -44,7 +46,7 @@ help:
 	@echo "  make lint       ruff, ruff format --check, mypy on the layer, lint-imports (the layers contract)"
 	@echo "  make format     ruff format and ruff check --fix"
 	@echo "  make openapi    regenerate docs/openapi.json from the handlers"
-	@echo "  make lock       re-resolve requirements/dev.lock and layers/common/requirements.txt (UPGRADE=--upgrade)"
+	@echo "  make lock       re-resolve requirements/dev.lock, layers/common/requirements.txt and functions/migrate/requirements.txt (UPGRADE=--upgrade)"
 	@echo "  make install    the dev venv ($(VENV)) from the lock (every target does it when needed)"
 	@echo "  make migrate    apply the Alembic migrations to the configured database"
 	@echo "  make db-stop    stop the local embedded Postgres (started again on demand)"
@@ -72,6 +74,8 @@ lock: $(STAMP)
 		layers/common/pyproject.toml --extra migrations --extra local requirements-dev.txt -o $(LOCK)
 	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux_2_34 \
 		layers/common/pyproject.toml -c $(LOCK) -o $(LAYER_REQUIREMENTS)
+	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux_2_34 \
+		$(MIGRATE_REQUIREMENTS:.txt=.in) -c $(LOCK) -o $(MIGRATE_REQUIREMENTS)
 
 $(TOOLS_STAMP): requirements-tools.txt
 	@test -x $(TOOLS_BIN)/python || $(PYTHON) -m venv $(TOOLS_VENV)

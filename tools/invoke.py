@@ -9,6 +9,9 @@ event and print the response, like ``sam local invoke -e`` but in-process and wi
   ``"authorization": "Bearer <session-token>"``) gets a fresh session token of the local user ``LOGIN``
   (default ``local-dev``, created when missing, its GitHub token ``GITHUB_TOKEN`` when set: the same local
   sign-in as ``make token``, refused outside local environments).
+* A CloudFormation custom-resource event (``events/migrate_create.json``): the function is the one its
+  ``LogicalResourceId``'s ``ServiceToken`` names; a ``ResponseURL`` of ``<local-response-url>`` becomes a
+  local HTTP server of this process, and the response document PUT there is printed on stderr.
 * A missing, unreadable or malformed event is one line on stderr and exit status 2, never a traceback.
 
 The handler's logs go to stderr, its response alone to stdout (exit 0 whatever the status code it holds).
@@ -21,12 +24,16 @@ import contextlib
 import json
 import re
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
-from tools.lambda_local import functions, invoke, load_routes
+from tools.lambda_local import functions, invoke, load_routes, load_template
 
 PLACEHOLDER = re.compile(r"<session[- ]token[^>]*>")  # <session-token> (and older spellings of it)
+LOCAL_RESPONSE_URL = "<local-response-url>"  # a custom-resource event's ResponseURL, served here
 DEFAULT_LOGIN = "local-dev"
 # Non-HTTP events: how to recognise their kind, and the template.yaml event types that deliver it.
 EVENT_KINDS = {
@@ -87,6 +94,9 @@ def function_for(
                 f"{path}: {given} has no route {route_key!r}; {serving[0]} has it (FUNCTION={serving[0]})"
             )
         return given or serving[0]
+    target = custom_resource_function(event, template)
+    if target is not None:
+        return given or target
     if given is not None:
         return given
     kind = _kind(event)
@@ -102,6 +112,58 @@ def function_for(
         found = ", ".join(candidates) or "none"
         raise InvokeError(f"{path}: which function takes this {kind} event ({found})? FUNCTION=")
     return candidates[0]
+
+
+def custom_resource_function(event: dict[str, Any], template: dict[str, Any] | None = None) -> str | None:
+    """For a CloudFormation custom-resource event: the function its resource's ServiceToken names."""
+    if not (isinstance(event.get("RequestType"), str) and "ResponseURL" in event):
+        return None
+    resources = (template or load_template()).get("Resources", {})
+    resource = resources.get(event.get("LogicalResourceId")) or {}
+    token = (resource.get("Properties") or {}).get("ServiceToken")
+    if not (isinstance(token, dict) and "Fn::GetAtt" in token):
+        raise InvokeError(
+            f"no custom resource {event.get('LogicalResourceId')!r} with a function's ServiceToken"
+        )
+    attribute = token["Fn::GetAtt"]
+    return str(attribute[0] if isinstance(attribute, list) else attribute.partition(".")[0])
+
+
+class ResponseCatcher:
+    """A local stand-in for CloudFormation's pre-signed response URL: every PUT it receives is kept
+    (``received``: dicts of ``path``, ``headers``, ``body``), answered 200."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        catcher = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                catcher.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/cfn-response?X-Amz-Signature=local"
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[ResponseCatcher]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def documents(self) -> list[dict[str, Any]]:
+        return [json.loads(item["body"]) for item in self.received]
 
 
 def needs_session(event: dict[str, Any]) -> bool:
@@ -151,7 +213,13 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
         except InvokeError as exc:
             err.write(f"error: {exc}\n")
             return 2
-        result = invoke(function, event)
+        if event.get("ResponseURL") == LOCAL_RESPONSE_URL:
+            with ResponseCatcher().serving() as catcher:
+                result = invoke(function, {**event, "ResponseURL": catcher.url})
+            for document in catcher.documents():
+                err.write(f"custom resource response: {json.dumps(document)}\n")
+        else:
+            result = invoke(function, event)
     out.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
 

@@ -29,6 +29,7 @@ PYPROJECT = ROOT / "layers/common/pyproject.toml"
 DEV_REQUIREMENTS = ROOT / "requirements-dev.txt"
 LOCK = ROOT / "requirements/dev.lock"
 LAYER = ROOT / "layers/common/requirements.txt"
+MIGRATE = ROOT / "functions/migrate/requirements.txt"  # the migration function's alembic
 
 # What `via` says for a requirement named by a source itself (uv's annotations).
 PYPROJECT_VIA = "oss-tldr-common (layers/common/pyproject.toml)"
@@ -149,7 +150,7 @@ def _uv() -> str:
 
 
 def _make_lock_commands() -> list[list[str]]:
-    """The two `uv pip compile` lines of the Makefile's lock target, as make would run them."""
+    """The three `uv pip compile` lines of the Makefile's lock target, as make would run them."""
     make = shutil.which("make") or "make"
     env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     out = subprocess.run(  # noqa: S603 - the project's own Makefile
@@ -167,10 +168,11 @@ def _make_lock_commands() -> list[list[str]]:
 def test_the_lock_regenerates_identically_offline(tmp_path: Path) -> None:
     uv = _uv()
     commands = _make_lock_commands()
-    assert len(commands) == 2, commands
+    assert len(commands) == 3, commands
     outputs = {
         str(LOCK.relative_to(ROOT)): tmp_path / "dev.lock",
         str(LAYER.relative_to(ROOT)): tmp_path / "layer.txt",
+        str(MIGRATE.relative_to(ROOT)): tmp_path / "migrate.txt",
     }
     for command in commands:
         target = command[command.index("-o") + 1]
@@ -184,6 +186,7 @@ def test_the_lock_regenerates_identically_offline(tmp_path: Path) -> None:
             pytest.skip(f"uv cannot resolve offline here (no cache of a `make lock`): {result.stderr[-300:]}")
     assert outputs[str(LOCK.relative_to(ROOT))].read_text() == LOCK.read_text(), "run `make lock`"
     assert outputs[str(LAYER.relative_to(ROOT))].read_text() == LAYER.read_text(), "run `make lock`"
+    assert outputs[str(MIGRATE.relative_to(ROOT))].read_text() == MIGRATE.read_text(), "run `make lock`"
 
 
 def _imports(path: Path) -> set[str]:
@@ -197,13 +200,34 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def test_the_migration_function_ships_the_locked_alembic_and_nothing_the_layer_lacks_besides() -> None:
+    """functions/migrate/requirements.txt: alembic and what it needs, at the lock's versions and hashes;
+    beyond alembic and its templates (mako, markupsafe) only what the layer ships at the same version."""
+    lock, migrate, layer = parse_lock(LOCK), parse_lock(MIGRATE), parse_lock(LAYER)
+    assert "alembic" in migrate
+    for name, (pin,) in migrate.items():
+        locked = {p.version: p for p in lock.get(name, [])}
+        assert pin.version in locked, f"{MIGRATE.name}: {name}=={pin.version}, tests ran {sorted(locked)}"
+        assert pin.hashes and pin.hashes <= locked[pin.version].hashes, f"{name}: hashes differ from the lock"
+        if name not in {"alembic", "mako", "markupsafe"}:
+            assert [p.version for p in layer[name]] == [pin.version], f"{name}: not the layer's version"
+
+
 def test_no_function_reaches_alembic_which_the_layer_does_not_ship() -> None:
-    """Only the migration modules import alembic, and no function or other layer module imports them."""
-    migration_modules = {"oss_tldr.db.migrate", "oss_tldr.db.migration_helpers"}
+    """Only the migration modules import alembic, and no function but the migration function (which ships
+    alembic itself, functions/migrate/requirements.txt) nor other layer module imports them."""
+    migration_modules = {
+        "oss_tldr.db.migrate",
+        "oss_tldr.db.migration_helpers",
+        "oss_tldr.maintenance.migration",
+    }
     layer = ROOT / "layers/common"
+    shipping_alembic = ROOT / "functions/migrate"
     for path in sorted(
         [*layer.joinpath("oss_tldr").rglob("*.py"), *ROOT.joinpath("functions").rglob("*.py")]
     ):
+        if path.is_relative_to(shipping_alembic):
+            continue
         module = ".".join(
             path.relative_to(layer if path.is_relative_to(layer) else ROOT).with_suffix("").parts
         )

@@ -54,6 +54,10 @@ def _flag(raw: str | None) -> bool:
     return raw is not None and raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _boolean(name: str, raw: str) -> bool:
+    return _flag(raw)
+
+
 def _integer(minimum: int = 0) -> Parser:
     def parse(name: str, raw: str) -> int:
         try:
@@ -226,6 +230,20 @@ class Settings:
     warming_max_llm_requests: int = setting("WARMING_MAX_LLM_REQUESTS", 200, _integer())
     # how far back report openings (user_report_access) count towards popularity
     warming_lookback_days: int = setting("WARMING_LOOKBACK_DAYS", 7, _integer(minimum=1))
+    # --- migrations on deploy (oss_tldr.maintenance.migration, MigrationFunction) -------------
+    # the cluster's writer endpoint: the migration function connects there as the master user (DDL and a
+    # session-level lock do not go through RDS Proxy); unset: DATABASE_URL or the embedded server
+    db_cluster_endpoint: str | None = setting("DB_CLUSTER_ENDPOINT")
+    # the master secret ({"username", "password"}: DatabaseSecret) the migration function connects with
+    db_master_secret_arn: str | None = setting("DB_MASTER_SECRET_ARN")
+    # the application role's password (AppUserSecret's "password" in AWS; unset: the role keeps its own)
+    db_app_password: str | None = setting("DB_APP_PASSWORD", secret=True)
+    db_app_secret_arn: str | None = setting("DB_APP_SECRET_ARN")
+    # the application role's idle_in_transaction_session_timeout (statement_timeout: DB_STATEMENT_TIMEOUT_MS)
+    db_idle_in_transaction_timeout_ms: int = setting("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 30000, _integer())
+    # make the application role a member of rds_iam (sign-in by IAM token only, never by password): for a
+    # proxy with end-to-end IAM auth; with the template's proxy (password from AppUserSecret) it must be off
+    db_app_rds_iam: bool = setting("DB_APP_RDS_IAM", False, _boolean)
     # --- runtime --------------------------------------------------------------------------
     # in a Lambda (AWS_LAMBDA_FUNCTION_NAME set) unless OSS_TLDR_LOCAL says to behave as local
     in_aws: bool = derived(_in_aws, False)

@@ -1,16 +1,31 @@
-"""Run Alembic migrations programmatically (``make migrate``, ``make dev``, tests)."""
+"""Run Alembic migrations programmatically (``make migrate``, ``make dev``, tests, the migration function).
+
+:func:`upgrade` and :func:`downgrade` run every revision in one transaction on the engine given (or the
+application's). :func:`locked_migration` is the deploy's version (``oss_tldr.maintenance.migration``): it
+holds a PostgreSQL session-level advisory lock for the whole run, so two overlapping deploys migrate one
+after the other (the second finds nothing left to do), and reports the revisions applied. On a direct
+connection to the cluster only: behind RDS Proxy an advisory lock would pin the session.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from oss_tldr.db.engine import get_engine
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+# pg_advisory_lock's key for migrations: the bytes of "osstldr" (any constant of our own would do).
+MIGRATION_LOCK_KEY = int.from_bytes(b"osstldr", "big")
 
 
 def alembic_config(engine: Engine | None = None, *, root: Path = REPO_ROOT) -> Config:
@@ -36,3 +51,109 @@ def upgrade(engine: Engine | None = None, target: str = "heads") -> None:
 
 def downgrade(engine: Engine | None = None, target: str = "base") -> None:
     _with_connection(engine, "downgrade", target)
+
+
+def head_revision(root: Path = REPO_ROOT) -> str:
+    """The revision the migrations directory under ``root`` ends at (one head)."""
+    head = ScriptDirectory.from_config(alembic_config(root=root)).get_current_head()
+    if head is None:
+        raise MigrationError("the migrations directory holds no revision")
+    return head
+
+
+class MigrationError(Exception):
+    """A migration run that did not happen or was rolled back; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    action: str
+    before: str | None  # the database's revision before the run (None: an empty database)
+    revision: str | None  # after it
+    applied: tuple[str, ...]  # the revisions applied (upgrade) or reverted (downgrade), in order
+
+    def as_data(self) -> dict[str, str]:
+        """The custom resource's ``Data`` (strings only, as CloudFormation's ``GetAtt`` wants them)."""
+        return {
+            "Action": self.action,
+            "Revision": self.revision or "base",
+            "PreviousRevision": self.before or "base",
+            "Applied": ",".join(self.applied),
+        }
+
+
+def current_revision(conn: Connection) -> str | None:
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(heads) or None
+
+
+@contextmanager
+def advisory_lock(conn: Connection, *, wait_seconds: float) -> Iterator[None]:
+    """Hold the migration lock on ``conn`` (a session-level lock: it outlives transactions) for the block;
+    wait at most ``wait_seconds`` for it. Released at the end, on failure too (and by the server when the
+    connection closes, whatever happens here)."""
+    conn.exec_driver_sql(f"SET lock_timeout = {max(1, int(wait_seconds * 1000))}")
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    except DBAPIError as exc:
+        conn.rollback()
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise MigrationError(
+                f"another migration held the lock for {wait_seconds:.0f} s; deploy again once it is done"
+            ) from None
+        raise
+    conn.exec_driver_sql("RESET lock_timeout")
+    conn.commit()
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        conn.commit()
+
+
+def locked_migration(
+    conn: Connection,
+    action: str,
+    target: str,
+    *,
+    root: Path = REPO_ROOT,
+    wait_seconds: float,
+    then: Callable[[Connection], object] | None = None,
+) -> MigrationResult:
+    """``alembic upgrade|downgrade target`` under the advisory lock, in one transaction with ``then`` (the
+    role's setup): a failure anywhere rolls all of it back, leaving the schema as it was."""
+    if action not in {"upgrade", "downgrade"}:
+        raise ValueError(action)
+    cfg = alembic_config(root=root)
+    script = ScriptDirectory.from_config(cfg)
+    with advisory_lock(conn, wait_seconds=wait_seconds):
+        before = current_revision(conn)
+        conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                getattr(command, action)(cfg, target)
+                after = current_revision(conn)
+                if then is not None:
+                    then(conn)
+        except DBAPIError as exc:
+            primary = (
+                getattr(getattr(exc.orig, "diag", None), "message_primary", None) or type(exc.orig).__name__
+            )
+            raise MigrationError(
+                f"{action} to {target} failed ({type(exc.orig).__name__}: {primary}); rolled back, "
+                f"the schema is unchanged at {before or 'base'}"
+            ) from None
+        except MigrationError:
+            raise
+        except Exception as exc:  # alembic's own errors (unknown revision, ...) and the role's
+            raise MigrationError(
+                f"{action} to {target} failed ({type(exc).__name__}: {exc}); rolled back, the schema is "
+                f"unchanged at {before or 'base'}"
+            ) from None
+    upper, lower = (after, before) if action == "upgrade" else (before, after)
+    steps = [rev.revision for rev in script.iterate_revisions(upper or "base", lower or "base") if rev]
+    applied = tuple(reversed(steps)) if action == "upgrade" else tuple(steps)
+    return MigrationResult(action, before, after, applied)
