@@ -1,7 +1,7 @@
 """Migration function: the schema and the application role on every deploy (no HTTP route).
 
-Invoked by the ``DatabaseMigration`` custom resource (Create/Update: ``alembic upgrade heads`` under a
-lock, then the role; Delete: nothing) or directly (``{"action": "downgrade", "steps": 1}``); see
+Invoked by the ``DatabaseMigration`` custom resource (Create/Update: ``alembic upgrade <MigrationHead>``
+under a lock, then the role; Delete: nothing) or directly (``{"action": "downgrade", "steps": 1}``); see
 :mod:`oss_tldr.maintenance.migration` and docs/deployment.md. The package holds ``migrations/`` and
 ``alembic.ini`` beside this file (symbolic links in the repository, copied by ``sam build``) and alembic
 (``requirements.txt``: the layer does not ship it).

@@ -68,8 +68,12 @@ def catcher():
         yield caught
 
 
-def cr_event(catcher, request_type="Create", **overrides):
-    return load_event("migrate_create.json", RequestType=request_type, ResponseURL=catcher.url, **overrides)
+def cr_event(catcher, request_type="Create", head=None, **overrides):
+    """The sample request (its MigrationHead the template's, the head) for the local response URL."""
+    event = load_event("migrate_create.json", RequestType=request_type, ResponseURL=catcher.url, **overrides)
+    if head is not None:
+        event["ResourceProperties"] = {**event["ResourceProperties"], "MigrationHead": head}
+    return event
 
 
 def invoke(event):
@@ -114,6 +118,23 @@ def test_create_on_an_empty_database_migrates_to_head_and_puts_success_with_the_
     assert revision(world.engine) == HEAD
     assert advisory_locks(world.engine) == 0
     assert PASSWORD not in sent["body"]
+
+
+def test_a_rollbacks_update_to_the_previous_head_leaves_a_newer_schema_as_it_is(world, catcher):
+    invoke(cr_event(catcher))
+    body = invoke(cr_event(catcher, "Update", head=ALL_REVISIONS[-2]))
+
+    assert body["Status"] == "SUCCESS"
+    assert body["Data"] == {"Action": "upgrade", "Revision": HEAD, "PreviousRevision": HEAD, "Applied": ""}
+    assert tables(world.engine) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_an_unknown_migration_head_fails_the_deploy_saying_so(world, catcher):
+    body = invoke(cr_event(catcher, head="0999_nope"))
+
+    assert body["Status"] == "FAILED"
+    assert "Can't locate revision identified by '0999_nope'" in body["Reason"]
+    assert tables(world.engine) == set()
 
 
 def test_the_logs_say_what_was_applied_and_never_the_secrets_or_the_response_url(
@@ -207,23 +228,33 @@ def test_a_failing_revision_answers_failed_with_the_reason_and_leaves_the_schema
     world, catcher, broken_root
 ):
     invoke(cr_event(catcher))  # at head, the role set up
-    body = migration.handle(cr_event(catcher, "Update"), context_for("MigrationFunction"), root=broken_root)
+    update = cr_event(catcher, "Update", head="0099_broken")  # the new template's head
+    body = migration.handle(update, context_for("MigrationFunction"), root=broken_root)
 
     assert body == json.loads(catcher.received[-1]["body"])
     assert body["Status"] == "FAILED"
     assert body["Reason"] == (
-        'upgrade to heads failed (UndefinedTable: relation "no_such_table" does not exist); rolled back, '
-        f"the schema is unchanged at {HEAD}"
+        'upgrade to 0099_broken failed (UndefinedTable: relation "no_such_table" does not exist); rolled '
+        f"back, the schema is unchanged at {HEAD}"
     )
     assert body["Data"] == {}
     assert "broken_probe" not in tables(world.engine)
     assert revision(world.engine) == HEAD
     assert advisory_locks(world.engine) == 0  # released: the next deploy goes through
-    assert invoke(cr_event(catcher, "Update"))["Status"] == "SUCCESS"
+    # CloudFormation's rollback: an Update with the previous properties, which the database is at
+    rollback = migration.handle(
+        cr_event(catcher, "Update"), context_for("MigrationFunction"), root=broken_root
+    )
+    assert (rollback["Status"], rollback["Data"]["Applied"], rollback["Data"]["Revision"]) == (
+        "SUCCESS",
+        "",
+        HEAD,
+    )
 
 
 def test_a_failure_on_an_empty_database_rolls_every_revision_back(world, catcher, broken_root):
-    body = migration.handle(cr_event(catcher), context_for("MigrationFunction"), root=broken_root)
+    event = cr_event(catcher, head="0099_broken")
+    body = migration.handle(event, context_for("MigrationFunction"), root=broken_root)
 
     assert body["Status"] == "FAILED" and body["Reason"].endswith("the schema is unchanged at base")
     assert tables(world.engine) == set()
@@ -237,8 +268,8 @@ def test_a_failing_role_setup_rolls_the_migration_back_and_never_says_the_passwo
 
     assert body["Status"] == "FAILED"
     assert body["Reason"] == (
-        'upgrade to heads failed (RoleSetupError: creating the role failed: role name "pg_reserved_name" is '
-        "reserved); rolled back, the schema is unchanged at base"
+        f'upgrade to {HEAD} failed (RoleSetupError: creating the role failed: role name "pg_reserved_name" '
+        "is reserved); rolled back, the schema is unchanged at base"
     )
     assert tables(world.engine) == set()
     assert PASSWORD not in catcher.received[0]["body"]

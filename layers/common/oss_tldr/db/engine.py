@@ -36,19 +36,25 @@ def _psycopg(url: URL) -> URL:
     raise ConfigurationError(f"DATABASE_URL must be a PostgreSQL URL, got driver {url.drivername!r}")
 
 
+def aws_url(settings: Settings, *, host: str, username: str, password: str | None = None) -> URL:
+    """An AWS endpoint of the database (the proxy, or the cluster for migrations): TLS required."""
+    return URL.create(
+        "postgresql+psycopg",
+        username=username,
+        password=password,
+        host=host,
+        port=settings.db_port,
+        database=settings.db_name,
+        query={"sslmode": "require"},
+    )
+
+
 def database_url(settings: Settings) -> URL:
     """The URL to connect to, without any IAM token (that is added per connection)."""
     if settings.database_url:
         return _psycopg(make_url(settings.database_url))
     if settings.db_proxy_endpoint:
-        return URL.create(
-            "postgresql+psycopg",
-            username=settings.db_user,
-            host=settings.db_proxy_endpoint,
-            port=settings.db_port,
-            database=settings.db_name,
-            query={"sslmode": "require"},
-        )
+        return aws_url(settings, host=settings.db_proxy_endpoint, username=settings.db_user)
     if settings.in_aws:
         raise ConfigurationError("In AWS, DATABASE_URL or DB_PROXY_ENDPOINT must be set")
     from oss_tldr.db.local import embedded_database_url  # local-only import

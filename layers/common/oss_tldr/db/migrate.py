@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RangeNotAncestorError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -107,10 +108,26 @@ def advisory_lock(conn: Connection, *, wait_seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
-        if conn.in_transaction():
-            conn.rollback()
-        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        conn.commit()
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+        except DBAPIError:  # a lost connection: the server released the lock with the session
+            pass
+
+
+def reached(script: ScriptDirectory, target: str, current: str | None) -> bool:
+    """True when the database at ``current`` is at ``target`` or past it (``target`` an ancestor)."""
+    if current is None or target in {"head", "heads"}:
+        return False
+    if target == current:
+        return True
+    try:
+        list(script.iterate_revisions(current, target))
+    except RangeNotAncestorError:
+        return False
+    return True
 
 
 def locked_migration(
@@ -123,7 +140,9 @@ def locked_migration(
     then: Callable[[Connection], object] | None = None,
 ) -> MigrationResult:
     """``alembic upgrade|downgrade target`` under the advisory lock, in one transaction with ``then`` (the
-    role's setup): a failure anywhere rolls all of it back, leaving the schema as it was."""
+    role's setup): a failure anywhere rolls all of it back, leaving the schema as it was. An upgrade to a
+    revision the database has already passed does nothing (CloudFormation's rollback of a deploy asks
+    for the previous head: the schema stays, the old code copes with what was added)."""
     if action not in {"upgrade", "downgrade"}:
         raise ValueError(action)
     cfg = alembic_config(root=root)
@@ -134,7 +153,8 @@ def locked_migration(
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
-                getattr(command, action)(cfg, target)
+                if not (action == "upgrade" and reached(script, target, before)):
+                    getattr(command, action)(cfg, target)
                 after = current_revision(conn)
                 if then is not None:
                     then(conn)

@@ -3,11 +3,13 @@
 CloudFormation invokes it through the ``DatabaseMigration`` custom resource (template.yaml) after the
 database instance exists and before any function that uses the schema is updated:
 
-* Create / Update: ``alembic upgrade heads`` under the migration lock (two overlapping deploys: the second
+* Create / Update: ``alembic upgrade <MigrationHead>`` (the resource's property: the template's head)
+  under the migration lock (two overlapping deploys: the second
   waits, then finds nothing to do), then the application role created or brought up to date
   (:mod:`oss_tldr.db.app_role`), both in one transaction. SUCCESS with the revision in ``Data``; any
   failure rolls everything back and answers FAILED with a reason that never holds a secret, so the deploy
-  rolls back.
+  rolls back. The rollback's own Update (the previous ``MigrationHead``, which the database is at or past)
+  does nothing and answers SUCCESS, so the rollback completes.
 * Delete: SUCCESS without touching the database (the cluster keeps its snapshot; the schema is its own).
 
 Invoked directly (``aws lambda invoke``, docs/deployment.md): ``{"action": "upgrade"}`` does what a deploy
@@ -31,7 +33,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 from oss_tldr.db.app_role import sync_app_role
-from oss_tldr.db.engine import database_url
+from oss_tldr.db.engine import aws_url, database_url
 from oss_tldr.db.migrate import MigrationError, MigrationResult, current_revision, locked_migration
 from oss_tldr.errors import ConfigurationError
 from oss_tldr.maintenance.custom_resource import (
@@ -60,14 +62,11 @@ def master_url(settings: Settings) -> URL:
     if settings.db_cluster_endpoint:
         if not settings.db_master_secret_arn:
             raise ConfigurationError("DB_CLUSTER_ENDPOINT needs DB_MASTER_SECRET_ARN (the master secret)")
-        return URL.create(
-            "postgresql+psycopg",
+        return aws_url(
+            settings,
+            host=settings.db_cluster_endpoint,
             username=fetch_secret(settings.db_master_secret_arn, field="username"),
             password=fetch_secret(settings.db_master_secret_arn, field="password"),
-            host=settings.db_cluster_endpoint,
-            port=settings.db_port,
-            database=settings.db_name,
-            query={"sslmode": "require"},
         )
     if settings.in_aws:
         raise ConfigurationError("The migration function needs DB_CLUSTER_ENDPOINT in AWS")
@@ -108,12 +107,14 @@ def _sync_role(settings: Settings) -> Any:
     return sync
 
 
-def run(action: str, *, root: Path, lock_wait_seconds: float, steps: int = 1) -> MigrationResult:
-    """One run of ``action`` (upgrade: with the role; downgrade: ``steps`` revisions) on the master
-    connection."""
+def run(
+    action: str, *, root: Path, lock_wait_seconds: float, steps: int = 1, head: str = "heads"
+) -> MigrationResult:
+    """One run of ``action`` (upgrade to ``head``, with the role; downgrade: ``steps`` revisions) on the
+    master connection."""
     settings = get_settings()
     if action == "upgrade":
-        target, then = "heads", _sync_role(settings)
+        target, then = head, _sync_role(settings)
     elif action == "downgrade":
         target, then = f"-{steps}", None
     else:
@@ -159,7 +160,8 @@ def custom_resource(event: Mapping[str, Any], context: RemainingTime, *, root: P
         outcome = Outcome("SUCCESS", "deleting the resource leaves the database as it is", physical_id)
     else:
         try:
-            result = run("upgrade", root=root, lock_wait_seconds=_lock_wait(context))
+            head = (event.get("ResourceProperties") or {}).get("MigrationHead") or "heads"
+            result = run("upgrade", root=root, lock_wait_seconds=_lock_wait(context), head=str(head))
             applied = ", ".join(result.applied) or "nothing to apply"
             outcome = Outcome("SUCCESS", f"at {result.revision} ({applied})", physical_id, result.as_data())
         except Exception as exc:
