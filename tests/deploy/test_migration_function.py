@@ -441,13 +441,18 @@ def test_delete_answers_success_without_touching_the_database(world, catcher, se
     assert tables(world.engine) == set()
 
 
-def test_an_unreachable_database_answers_failed_without_the_connection_string(world, catcher, settings_env):
+def test_an_unreachable_database_answers_failed_without_the_connection_string(
+    world, catcher, settings_env, powertools_output
+):
     settings_env(DATABASE_URL="postgresql://master:s3cret-pw@127.0.0.1:9/nothing")
     body = invoke(cr_event(catcher))
 
     assert body["Status"] == "FAILED"
     assert body["Reason"] == "the migration failed (OperationalError); see the function's log"
     assert "s3cret-pw" not in catcher.received[0]["body"]
+    logged = powertools_output.getvalue()
+    assert "Connection refused" in logged  # the operator's detail is in the log ...
+    assert "s3cret-pw" not in logged  # ... and the password is not
 
 
 def test_downgrade_one_step_through_the_function_then_upgrade_again(world, catcher):

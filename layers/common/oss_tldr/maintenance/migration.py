@@ -164,8 +164,11 @@ def custom_resource(event: Mapping[str, Any], context: RemainingTime, *, root: P
             result = run("upgrade", root=root, lock_wait_seconds=_lock_wait(context), head=str(head))
             applied = ", ".join(result.applied) or "nothing to apply"
             outcome = Outcome("SUCCESS", f"at {result.revision} ({applied})", physical_id, result.as_data())
-        except Exception as exc:
-            logger.error("migration failed", extra={"reason": _safe_reason(exc), "error": type(exc).__name__})
+        except (MigrationError, ConfigurationError) as exc:
+            logger.error("migration failed", extra={"reason": str(exc)})
+            outcome = Outcome("FAILED", _safe_reason(exc), physical_id)
+        except Exception as exc:  # the traceback for the operator: driver messages hold no password
+            logger.exception("migration failed", extra={"error": type(exc).__name__})
             outcome = Outcome("FAILED", _safe_reason(exc), physical_id)
     body = response_body(event, outcome)
     send_response(str(event["ResponseURL"]), body)
