@@ -196,7 +196,13 @@ def test_a_live_report_that_outlives_the_next_run_is_not_regenerated_and_a_stale
     db.execute(
         update(Report).where(Report.timeframe == "last_week").values(expires_at=dt.datetime.now(dt.UTC))
     )
-    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
+    # Ten minutes from now, but always before its window's own expiry: in the last ten minutes of an hour
+    # "now + 10 min" outlives the last_day window, and the copy would not be cut short at all. (Within the
+    # last 30 s it is already expired: generated either way.)
+    soon = min(
+        dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10),
+        window_for("last_day").expires_at - dt.timedelta(seconds=30),
+    )
     db.execute(
         update(Report)
         .where(Report.timeframe == "last_day", Report.tldr_text != "old")
