@@ -38,7 +38,9 @@ class QueuedJob:
 class Adoption:
     """What the worker found for a job: ``adopted`` (the lease is the job's now: generate), ``served`` (a
     usable report exists: the job was completed with it), ``busy`` (another job holds the key's live lease:
-    ask again later), ``finished`` (the job is no longer running: nothing to do)."""
+    ask again later), ``running`` (this job already runs, its live lease held by another invocation that
+    received the same message: SQS delivers at least once; ask again later), ``finished`` (the job is no
+    longer running: nothing to do)."""
 
     outcome: str
     report_id: int | None = None
@@ -61,7 +63,8 @@ def load_job(job_id: uuid.UUID) -> QueuedJob | None:
 
 def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> Adoption:
     """Make the key's lease the job's, in one transaction: the lease the claim took (still the job's, live
-    or lapsed), a free key (its lease released after a transient failure), or another job's lapsed lease
+    or lapsed; live and ``in_progress`` is another invocation running it: ``running``), a free key (its
+    lease released after a transient failure), or another job's lapsed lease
     (taken over). A usable report (for a forced job: one written after the job was asked for) completes the
     job at once instead; another job's live lease is ``busy``."""
     key = job.key
@@ -93,6 +96,8 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
                     lease_expires_at=func.now() + lease,
                 )
             )
+        elif lease_row.job_id == job.id and status == "in_progress" and not lease_row.lapsed:
+            return Adoption("running")  # a duplicate delivery: the invocation that adopted it generates
         elif lease_row.job_id == job.id or lease_row.lapsed:
             session.execute(
                 update(ReportGeneration)

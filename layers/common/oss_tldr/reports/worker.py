@@ -8,7 +8,8 @@ For each message (``ReportWorkerFunction``, through Powertools' batch utility):
    does nothing (idempotent);
 3. the worker adopts the key's lease (:func:`handoff.adopt`); a usable report written meanwhile completes
    the job without a generation, and another generation holding the live lease makes the message come back
-   later (by then that one has written the report the job is completed with);
+   later (by then that one has written the report the job is completed with), and so does a duplicate
+   delivery of a job another invocation is generating (its own live lease, ``in_progress``);
 4. it generates with the token of the user who asked (the service token for a job nobody signed in asked
    for) through the same generation and store as a request (:func:`cache.run_claimed`), the job's progress
    moving at the generation's milestones (GitHub answered 1→3, summaries up to 99, the report stored 100).
@@ -37,7 +38,11 @@ from oss_tldr.windows import Window
 
 
 class RetryLater(Exception):
-    """The message should come back (SQS redelivers it after its visibility timeout)."""
+    """The message should come back (SQS redelivers it after its visibility timeout, or ``retry_after``)."""
+
+    def __init__(self, reason: str, *, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,10 @@ def run_job(job_id: uuid.UUID, *, receive_count: int) -> JobRun:
     adoption = handoff.adopt(job, fingerprint, lease=lease)
     if adoption.outcome in ("finished", "served"):
         return JobRun(job_id, adoption.outcome)
+    if adoption.outcome == "running":
+        # Another invocation generates this job (its own message comes back if it dies). Not failed, even
+        # on the last receive; back once its lease would have lapsed, so a dead run is taken over then.
+        raise RetryLater("the job runs in another invocation", retry_after=settings.report_lease_seconds)
     if adoption.outcome == "busy":
         if last_receive:
             busy = JobFailure(
