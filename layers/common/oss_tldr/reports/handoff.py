@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from oss_tldr.db.engine import session_scope
@@ -140,9 +140,11 @@ def requeue(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
         )
 
 
-def failed_recently(key: CacheKey, *, within: dt.timedelta) -> bool:
-    """Whether a generation of ``key`` failed within ``within``: a stale report's refresh is not queued
-    again on every request while GitHub or OpenAI are down."""
+def failed_or_retrying(key: CacheKey, *, failed_within: dt.timedelta, retry_within: dt.timedelta) -> bool:
+    """Whether a generation of ``key`` failed within ``failed_within``, or waits in the queue for its retry
+    (put back to ``queued`` by :func:`requeue` within ``retry_within``, its lease released meanwhile): a
+    stale report's refresh is not queued again on every request while GitHub or OpenAI are down, nor a
+    second time while the first one's message is coming back."""
     with session_scope() as session:
         found = session.scalar(
             select(ReportJob.id)
@@ -151,8 +153,10 @@ def failed_recently(key: CacheKey, *, within: dt.timedelta) -> bool:
                 ReportJob.timeframe == key.timeframe,
                 ReportJob.timeframe_start == key.start,
                 ReportJob.timeframe_end == key.end,
-                ReportJob.status == "failed",
-                ReportJob.finished_at > func.now() - within,
+                or_(
+                    and_(ReportJob.status == "failed", ReportJob.finished_at > func.now() - failed_within),
+                    and_(ReportJob.status == "queued", ReportJob.updated_at > func.now() - retry_within),
+                ),
             )
             .limit(1)
         )
