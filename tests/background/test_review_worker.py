@@ -88,3 +88,53 @@ def test_a_redelivery_after_the_running_invocation_died_takes_the_job_over(
     assert run_job(uuid.UUID(job_id), receive_count=2).outcome == "completed"
     assert world.count("POST", GRAPHQL) == 1
     assert db.scalar(select(ReportJob.status).where(ReportJob.id == uuid.UUID(job_id))) == "completed"
+
+
+def test_an_outsiders_queued_job_is_not_completed_with_a_private_report_written_meanwhile(
+    engine, db, fake_github, fake_openai, report_queue, settings_env, alice, bob
+):
+    """Bob's token cannot see acme/secret. His job must end as a missing repository's does (failed,
+    "Repository not found."), even when Alice's request wrote the private report while his job waited
+    for its retry: "completed" with a report id would tell him the repository exists."""
+    settings_env(REPORT_WAIT_SECONDS="1")
+    fake_github.add_repo("acme/secret", private=True, visible_to={"gho_fake_alice_r"})
+    seed_activity(fake_github, "acme/secret", now=dt.datetime.now(dt.UTC), prs=3, issues=2, seed=6)
+    missing_id = generate(bob, "acme/nothing-here").json()["job_id"]
+    report_queue.drain()
+    missing = call_route(bob, "GET", f"/api/v1/reports/jobs/{missing_id}").json()
+
+    job_id = generate(bob, "acme/secret").json()["job_id"]  # never looked up: claimed and queued
+    fake_github.fail("POST", GRAPHQL, status=502, times=10)
+    first = report_queue.deliver()  # a transient failure: back to queued, the lease released
+    assert first is not None and len(failures(first)) == 1
+    fake_github._failures.clear()
+    owner = call_route(alice, "GET", "/api/v1/reports/acme/secret/prs", query="timeframe=last_week")
+    assert owner.status == 200  # Alice's request generated the private report meanwhile
+    report_queue.drain()
+    answer = call_route(bob, "GET", f"/api/v1/reports/jobs/{job_id}").json()
+    assert {k: answer[k] for k in ("status", "report_id", "error")} == {
+        k: missing[k] for k in ("status", "report_id", "error")
+    }
+
+
+def test_an_insiders_queued_job_is_completed_with_the_private_report_after_her_own_lookup(
+    engine, db, fake_github, fake_openai, report_queue, settings_env, alice
+):
+    from oss_tldr.db.models import RepositoryAccessCheck
+
+    settings_env(REPORT_WAIT_SECONDS="1")
+    fake_github.add_repo("acme/secret", private=True, visible_to={"gho_fake_alice_r"})
+    seed_activity(fake_github, "acme/secret", now=dt.datetime.now(dt.UTC), prs=3, issues=2, seed=6)
+    job_id = generate(alice, "acme/secret").json()["job_id"]
+    fake_github.fail("POST", GRAPHQL, status=502, times=10)
+    report_queue.deliver()
+    fake_github._failures.clear()
+    owner = call_route(alice, "GET", "/api/v1/reports/acme/secret/prs", query="timeframe=last_week")
+    assert owner.status == 200
+    db.execute(RepositoryAccessCheck.__table__.delete())  # her remembered access lapsed
+    db.commit()
+    fake_github.reset_counts()
+    report_queue.drain()
+    answer = call_route(alice, "GET", f"/api/v1/reports/jobs/{job_id}").json()
+    assert answer["status"] == "completed" and answer["report_id"] is not None
+    assert fake_github.count("POST", GRAPHQL) == 0 and fake_github.count() == 1  # her lookup, no generation

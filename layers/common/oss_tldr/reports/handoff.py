@@ -15,7 +15,8 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import ReportGeneration, ReportJob
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository
+from oss_tldr.reports import access
 from oss_tldr.reports.jobs import RUNNING, usable_report
 from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure
 
@@ -40,10 +41,12 @@ class Adoption:
     usable report exists: the job was completed with it), ``busy`` (another job holds the key's live lease:
     ask again later), ``running`` (this job already runs, its live lease held by another invocation that
     received the same message: SQS delivers at least once; ask again later), ``finished`` (the job is no
-    longer running: nothing to do)."""
+    longer running: nothing to do), ``check`` (a usable report of a private repository the asker is not
+    known to see: nothing was written; the worker looks the repository up with the asker's token first)."""
 
     outcome: str
     report_id: int | None = None
+    repository_id: int | None = None  # ``check``: the private repository the asker's token must reach
 
 
 def load_job(job_id: uuid.UUID) -> QueuedJob | None:
@@ -73,7 +76,17 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
         if status not in RUNNING:
             return Adoption("finished")
         newer_than = job.created_at if job.force else None
-        report_id = session.scalar(usable_report(key, fingerprint, newer_than))
+        usable = usable_report(key, fingerprint, newer_than).subquery()
+        found = session.execute(
+            select(usable.c.id, Report.repository_id, Repository.is_private)
+            .join(Report, Report.id == usable.c.id)
+            .join(Repository, Repository.id == Report.repository_id)
+        ).first()
+        report_id = found.id if found is not None else None
+        if found is not None and found.is_private and not _seen_by(session, job, found.repository_id):
+            # A private report another request wrote: the asker's own token must reach the repository
+            # first (the worker looks it up), or the job would tell an outsider that it exists.
+            return Adoption("check", report_id, found.repository_id)
         if report_id is not None:
             session.execute(
                 delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job.id)
@@ -112,6 +125,12 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
             .values(status="in_progress", message="starting", started_at=func.now())
         )
     return Adoption("adopted")
+
+
+def _seen_by(session: Session, job: QueuedJob, repository_id: int) -> bool:
+    if job.requested_by is None:
+        return False
+    return bool(session.scalar(select(access.remembered(job.requested_by, repository_id))))
 
 
 def complete_with(job_id: uuid.UUID, report_id: int) -> None:
