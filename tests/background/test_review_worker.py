@@ -48,6 +48,19 @@ def _adopted_by_another_invocation(job_id: str) -> None:
     assert adoption.outcome == "adopted"
 
 
+def _queued_job(user_id: int, repo: str) -> uuid.UUID:
+    from oss_tldr.reports import jobs, refresh
+    from oss_tldr.reports.models import CacheKey
+    from oss_tldr.windows import window_for
+
+    window = window_for("last_week")
+    key = CacheKey(repo, window.timeframe, window.start, window.end)
+    job_id = jobs.claim(key, lease=dt.timedelta(seconds=90), requested_by=user_id, force=False, queued=True)
+    assert job_id is not None
+    refresh.hand_off(job_id)
+    return job_id
+
+
 @pytest.mark.parametrize("receive_count", [1, 3])
 def test_a_duplicate_delivery_while_the_job_runs_is_not_a_second_generation(
     engine, db, world, report_queue, alice, receive_count
@@ -99,11 +112,10 @@ def test_an_outsiders_queued_job_is_not_completed_with_a_private_report_written_
     settings_env(REPORT_WAIT_SECONDS="1")
     fake_github.add_repo("acme/secret", private=True, visible_to={"gho_fake_alice_r"})
     seed_activity(fake_github, "acme/secret", now=dt.datetime.now(dt.UTC), prs=3, issues=2, seed=6)
-    missing_id = generate(bob, "acme/nothing-here").json()["job_id"]
-    report_queue.drain()
-    missing = call_route(bob, "GET", f"/api/v1/reports/jobs/{missing_id}").json()
-
-    job_id = generate(bob, "acme/secret").json()["job_id"]  # never looked up: claimed and queued
+    missing = {"status": "failed", "report_id": None, "error": "Repository not found."}
+    # Bob's job, claimed and queued before anyone looked the repository up (as his request does when its
+    # own lookup at the 202 failed for a moment, or the repository was public then).
+    job_id = str(_queued_job(bob.id, "acme/secret"))
     fake_github.fail("POST", GRAPHQL, status=502, times=10)
     first = report_queue.deliver()  # a transient failure: back to queued, the lease released
     assert first is not None and len(failures(first)) == 1
@@ -138,3 +150,26 @@ def test_an_insiders_queued_job_is_completed_with_the_private_report_after_her_o
     answer = call_route(alice, "GET", f"/api/v1/reports/jobs/{job_id}").json()
     assert answer["status"] == "completed" and answer["report_id"] is not None
     assert fake_github.count("POST", GRAPHQL) == 0 and fake_github.count() == 1  # her lookup, no generation
+
+
+def test_an_outsider_cannot_tell_a_private_repository_being_generated_from_a_missing_one(
+    engine, db, fake_github, fake_openai, report_queue, settings_env, alice, bob
+):
+    """While Alice's job of acme/secret (never looked up before) is queued, Bob's generate of it must get the
+    same answer as his generate of a repository that does not exist."""
+    settings_env(REPORT_WAIT_SECONDS="1")
+    fake_github.add_repo("acme/secret", private=True, visible_to={"gho_fake_alice_r"})
+    seed_activity(fake_github, "acme/secret", now=dt.datetime.now(dt.UTC), prs=3, issues=2, seed=6)
+    assert generate(alice, "acme/secret").status == 202  # queued, the worker has not run it yet
+    private = generate(bob, "acme/secret")
+    missing = generate(bob, "acme/nothing-here")
+    assert private.status == missing.status
+    if missing.status == 202:  # then both are Bob's own jobs, and end alike
+        report_queue.drain()
+        ends = [
+            call_route(bob, "GET", f"/api/v1/reports/jobs/{a.json()['job_id']}").json()
+            for a in (private, missing)
+        ]
+        assert ends[0]["status"] == ends[1]["status"] and ends[0]["error"] == ends[1]["error"]
+    else:
+        assert private.json() == missing.json()
