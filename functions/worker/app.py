@@ -48,7 +48,7 @@ def record_handler(record: SQSRecord) -> str:
             raise RetryLater("too little of the invocation left")
         run = run_job(job_id, receive_count=receive_count)
     except (RetryLater, DomainError) as exc:
-        retry_after = exc.retry_after if isinstance(exc, DomainError) else None
+        retry_after = exc.retry_after
         queue.retry_in(record.receipt_handle, queue.retry_delay(receive_count, retry_after=retry_after))
         logger.warning("queued job will be retried", extra={"reason": str(exc)[:200]})
         raise

@@ -87,7 +87,9 @@ def test_a_generate_request_past_its_wait_is_202_and_the_worker_completes_the_jo
     assert done["status"] == "completed" and done["progress"] == 100 and done["error"] is None
     report = call_route(alice, "GET", f"/api/v1/reports/{done['report_id']}")
     assert report.status == 200 and report.json()["prs"] and report.json()["stale"] is False
-    assert world.count("POST", GRAPHQL) == 1 and world.count() == 1
+    # The asker's own lookup at the 202 (the worker had not looked the repository up yet) and the one
+    # generation request.
+    assert world.count("POST", GRAPHQL) == 1 and world.count() == 2
     assert fake_openai.count() == 2
     # The report is the cache's now: the next request is a hit, with no job and no message.
     again = generate(bob)
@@ -171,14 +173,17 @@ def test_a_generation_failing_on_every_receive_fails_the_job_and_ends_in_the_dea
     assert db.scalar(select(func.count()).select_from(ReportGeneration)) == 0
 
 
-def test_a_job_for_a_repository_that_does_not_exist_fails_for_its_asker_and_is_consumed(
-    engine, world, report_queue, alice
+def test_a_generate_request_for_a_repository_that_does_not_exist_is_404_and_its_job_withdrawn(
+    engine, db, world, report_queue, alice
 ):
-    job_id = generate(alice, "octo/missing").json()["job_id"]
-    assert [failures(a) for a in report_queue.drain()] == [[]]
-    failed = job(alice, job_id).json()
-    assert failed["status"] == "failed" and failed["error"] == "Repository not found."
-    assert report_queue.dead_letters() == []
+    """Not a 202: a private repository someone else is generating answers its outsider 404, so must this."""
+    answer = generate(alice, "octo/missing")
+    assert answer.status == 404
+    assert answer.json() == {"detail": "Repository not found.", "code": "not_found"}
+    assert db.scalar(select(func.count()).select_from(ReportJob)) == 0
+    assert db.scalar(select(func.count()).select_from(ReportGeneration)) == 0
+    assert [failures(a) for a in report_queue.drain()] == [[]]  # its message does nothing
+    assert report_queue.dead_letters() == [] and world.count("POST", GRAPHQL) == 0
 
 
 def test_without_a_reachable_queue_the_request_generates_itself(engine, world, settings_env, alice):

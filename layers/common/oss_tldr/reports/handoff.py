@@ -11,11 +11,12 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import ReportGeneration, ReportJob
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository
+from oss_tldr.reports import access
 from oss_tldr.reports.jobs import RUNNING, usable_report
 from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure
 
@@ -38,10 +39,14 @@ class QueuedJob:
 class Adoption:
     """What the worker found for a job: ``adopted`` (the lease is the job's now: generate), ``served`` (a
     usable report exists: the job was completed with it), ``busy`` (another job holds the key's live lease:
-    ask again later), ``finished`` (the job is no longer running: nothing to do)."""
+    ask again later), ``running`` (this job already runs, its live lease held by another invocation that
+    received the same message: SQS delivers at least once; ask again later), ``finished`` (the job is no
+    longer running: nothing to do), ``check`` (a usable report of a private repository the asker is not
+    known to see: nothing was written; the worker looks the repository up with the asker's token first)."""
 
     outcome: str
     report_id: int | None = None
+    repository_id: int | None = None  # ``check``: the private repository the asker's token must reach
 
 
 def load_job(job_id: uuid.UUID) -> QueuedJob | None:
@@ -61,7 +66,8 @@ def load_job(job_id: uuid.UUID) -> QueuedJob | None:
 
 def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> Adoption:
     """Make the key's lease the job's, in one transaction: the lease the claim took (still the job's, live
-    or lapsed), a free key (its lease released after a transient failure), or another job's lapsed lease
+    or lapsed; live and ``in_progress`` is another invocation running it: ``running``), a free key (its
+    lease released after a transient failure), or another job's lapsed lease
     (taken over). A usable report (for a forced job: one written after the job was asked for) completes the
     job at once instead; another job's live lease is ``busy``."""
     key = job.key
@@ -70,7 +76,17 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
         if status not in RUNNING:
             return Adoption("finished")
         newer_than = job.created_at if job.force else None
-        report_id = session.scalar(usable_report(key, fingerprint, newer_than))
+        usable = usable_report(key, fingerprint, newer_than).subquery()
+        found = session.execute(
+            select(usable.c.id, Report.repository_id, Repository.is_private)
+            .join(Report, Report.id == usable.c.id)
+            .join(Repository, Repository.id == Report.repository_id)
+        ).first()
+        report_id = found.id if found is not None else None
+        if found is not None and found.is_private and not _seen_by(session, job, found.repository_id):
+            # A private report another request wrote: the asker's own token must reach the repository
+            # first (the worker looks it up), or the job would tell an outsider that it exists.
+            return Adoption("check", report_id, found.repository_id)
         if report_id is not None:
             session.execute(
                 delete(ReportGeneration).where(key.lease_where(), ReportGeneration.job_id == job.id)
@@ -93,6 +109,8 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
                     lease_expires_at=func.now() + lease,
                 )
             )
+        elif lease_row.job_id == job.id and status == "in_progress" and not lease_row.lapsed:
+            return Adoption("running")  # a duplicate delivery: the invocation that adopted it generates
         elif lease_row.job_id == job.id or lease_row.lapsed:
             session.execute(
                 update(ReportGeneration)
@@ -107,6 +125,12 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
             .values(status="in_progress", message="starting", started_at=func.now())
         )
     return Adoption("adopted")
+
+
+def _seen_by(session: Session, job: QueuedJob, repository_id: int) -> bool:
+    if job.requested_by is None:
+        return False
+    return bool(session.scalar(select(access.remembered(job.requested_by, repository_id))))
 
 
 def complete_with(job_id: uuid.UUID, report_id: int) -> None:
@@ -135,9 +159,11 @@ def requeue(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:
         )
 
 
-def failed_recently(key: CacheKey, *, within: dt.timedelta) -> bool:
-    """Whether a generation of ``key`` failed within ``within``: a stale report's refresh is not queued
-    again on every request while GitHub or OpenAI are down."""
+def failed_or_retrying(key: CacheKey, *, failed_within: dt.timedelta, retry_within: dt.timedelta) -> bool:
+    """Whether a generation of ``key`` failed within ``failed_within``, or waits in the queue for its retry
+    (put back to ``queued`` by :func:`requeue` within ``retry_within``, its lease released meanwhile): a
+    stale report's refresh is not queued again on every request while GitHub or OpenAI are down, nor a
+    second time while the first one's message is coming back."""
     with session_scope() as session:
         found = session.scalar(
             select(ReportJob.id)
@@ -146,8 +172,10 @@ def failed_recently(key: CacheKey, *, within: dt.timedelta) -> bool:
                 ReportJob.timeframe == key.timeframe,
                 ReportJob.timeframe_start == key.start,
                 ReportJob.timeframe_end == key.end,
-                ReportJob.status == "failed",
-                ReportJob.finished_at > func.now() - within,
+                or_(
+                    and_(ReportJob.status == "failed", ReportJob.finished_at > func.now() - failed_within),
+                    and_(ReportJob.status == "queued", ReportJob.updated_at > func.now() - retry_within),
+                ),
             )
             .limit(1)
         )

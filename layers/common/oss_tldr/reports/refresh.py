@@ -7,8 +7,8 @@ window's report a webhook marked stale) is served at once with ``"stale": true``
 current key is queued — once, whoever asks: the key's lease is the single flight (a live lease means the
 refresh runs; the hit statement says so, so a stale hit that finds one writes nothing). A refresh that
 failed is not queued again for :data:`RETRY_AFTER_FAILURE` (no storm of refreshes while GitHub is down: the
-stale report is served meanwhile). Without a queue nothing expired is served: a miss generates in the
-request, as before.
+stale report is served meanwhile), nor while one waits in the queue for its retry (its lease released).
+Without a queue nothing expired is served: a miss generates in the request, as before.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ def queue_refresh(
     full_name: str, window: Window, fingerprint: Fingerprint, *, requested_by: int | None
 ) -> uuid.UUID | None:
     """Queue the one refresh of the current key of a stale report; the job, or None when a refresh already
-    runs (another request claimed it), failed a moment ago, or could not be queued."""
+    runs (another request claimed it), failed a moment ago, waits for its retry, or could not be queued."""
     key = CacheKey(full_name, window.timeframe, window.start, window.end)
-    if handoff.failed_recently(key, within=RETRY_AFTER_FAILURE):
+    retry_within = dt.timedelta(seconds=queue.MAX_RETRY_SECONDS)  # a queued job's message comes back by then
+    if handoff.failed_or_retrying(key, failed_within=RETRY_AFTER_FAILURE, retry_within=retry_within):
         return None
     lease = dt.timedelta(seconds=get_settings().report_lease_seconds)
     job_id = jobs.claim(

@@ -192,6 +192,16 @@ def _obtain(
             quota.give_back()
             # What another request's generation is doing is news only to those who may see the repository.
             establish_visibility(requester, owner, repo, unknown=True)
+        elif pending.job_id is not None:
+            # A 202 with its own job before the worker looked the repository up: a missing repository must
+            # answer as a private one being generated does (the missing repository's 404), so the asker's
+            # token decides now; a refused (or failed) request withdraws its job (its message does nothing).
+            try:
+                establish_visibility(requester, owner, repo, unknown=True)
+            except DomainError:
+                jobs.abandon(key, pending.job_id)
+                quota.give_back()
+                raise
         raise
     except cache.GenerationFailed:
         quota.give_back()
