@@ -52,6 +52,10 @@ def record_handler(record: SQSRecord) -> str:
         queue.retry_in(record.receipt_handle, queue.retry_delay(receive_count, retry_after=retry_after))
         logger.warning("queued job will be retried", extra={"reason": str(exc)[:200]})
         raise
+    except Exception:  # the database away while reading or adopting the job: retried like a transient error
+        queue.retry_in(record.receipt_handle, queue.retry_delay(receive_count))
+        logger.exception("queued job failed unexpectedly; it will be retried")
+        raise
     logger.info("queued job handled", extra={"outcome": run.outcome})
     return run.outcome
 

@@ -316,3 +316,42 @@ def test_a_refresh_that_failed_is_not_queued_again_at_once(engine, db, world, re
     for _ in range(3):
         assert section(alice, "prs").json()["stale"] is True  # still served
     assert report_queue.visible() == 0  # and no storm of refreshes while GitHub is down
+
+
+def test_a_refresh_that_cannot_be_queued_still_serves_the_stale_report(
+    engine, db, world, report_queue, alice, monkeypatch
+):
+    from oss_tldr.reports import refresh
+
+    _fresh_report(alice, report_queue)
+    db.execute(update(Report).values(expires_at=func.now()))
+    db.commit()
+
+    def database_away(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("connection refused")
+
+    monkeypatch.setattr(refresh, "queue_refresh", database_away)
+    answer = section(alice, "prs")
+    assert answer.status == 200 and answer.json()["stale"] is True  # the refresh's failure costs no answer
+
+
+def test_an_unexpected_worker_error_fails_the_record_and_the_next_receive_runs_the_job(
+    engine, db, world, report_queue, alice, monkeypatch
+):
+    from oss_tldr.reports import handoff
+
+    job_id = generate(alice).json()["job_id"]
+    real = handoff.load_job
+    calls = []
+
+    def flaky(job: Any) -> Any:
+        calls.append(job)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return real(job)
+
+    monkeypatch.setattr(handoff, "load_job", flaky)
+    first = report_queue.deliver()
+    assert first is not None and len(failures(first)) == 1
+    assert [failures(a) for a in report_queue.drain()] == [[]]
+    assert job(alice, job_id).json()["status"] == "completed"

@@ -133,12 +133,6 @@ def _seen_by(session: Session, job: QueuedJob, repository_id: int) -> bool:
     return bool(session.scalar(select(access.remembered(job.requested_by, repository_id))))
 
 
-def complete_with(job_id: uuid.UUID, report_id: int) -> None:
-    """A job whose report another generation wrote (the worker found it ``busy``, then served)."""
-    with session_scope() as session:
-        _finish(session, job_id, report_id)
-
-
 def _finish(session: Session, job_id: uuid.UUID, report_id: int) -> None:
     session.execute(
         update(ReportJob)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oss_tldr import deadline as request_budget
+from oss_tldr.db.errors import log_exception
 from oss_tldr.errors import BadRequest, DomainError, NotFound, ServiceUnavailable
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import validate_owner_repo
@@ -252,7 +253,10 @@ def _hit(
     except NameMoved:
         return None  # the name is another repository's now (its lookup stored it)
     if hit.stale and not hit.refreshing:
-        refresh.queue_refresh(f"{owner}/{repo}", window, fingerprint, requested_by=requester.user_id)
+        try:
+            refresh.queue_refresh(f"{owner}/{repo}", window, fingerprint, requested_by=requester.user_id)
+        except Exception as exc:  # the database or the queue away: the stale report is still the answer
+            log_exception("queueing a stale report's refresh failed", exc)
     return served
 
 
