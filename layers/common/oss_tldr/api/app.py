@@ -36,7 +36,7 @@ from oss_tldr.api.routes import METHODS, RouteMatcher, RouteTable
 from oss_tldr.db.errors import database_error_fields, log_exception
 from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError
-from oss_tldr.observability import logger, metrics, tracer
+from oss_tldr.observability import count_for_function, logger, metrics, tracer
 from oss_tldr.settings import get_settings
 
 
@@ -180,6 +180,9 @@ def lambda_entrypoint(
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         budget = lambda_budget(remaining() if callable(remaining) else None)
         with _ONE_INVOCATION_AT_A_TIME, request_deadline(budget):
-            return resolve(event, context)  # type: ignore[no-any-return]
+            response: dict[str, Any] = resolve(event, context)
+        if int(response.get("statusCode", 200)) >= 500:  # the function's 5xx-rate alarm (template.yaml)
+            count_for_function("Http5xx", getattr(context, "function_name", "local"))
+        return response
 
     return handler
