@@ -393,3 +393,16 @@ def test_no_policy_grants_every_resource_but_the_key_policys_account_root():
     root = [st for st in key if st.get("Resource") == "*"]
     assert wildcard == [("TokenEncryptionKey", "AccountAdministration")]
     assert root[0]["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+
+
+# ------------------------------------------------------------------------------------------ SnapStart
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_the_api_functions_and_only_they_resume_from_snapstart_snapshots_through_an_alias(logical_id):
+    """Their routes then invoke the alias (``sam validate`` translates them so) and oss_tldr.api.snapstart's
+    hooks, registered by every API entry point, refresh connections, tokens and secrets after a restore."""
+    props = FUNCTIONS[logical_id]
+    api = logical_id in {route.function for route in load_routes()}
+    assert (props.get("SnapStart") == {"ApplyOn": "PublishedVersions"}) is api
+    assert (props.get("AutoPublishAlias") == "live") is api

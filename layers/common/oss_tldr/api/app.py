@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from oss_tldr.api import snapstart
 from oss_tldr.api.checks import DEFAULT_MAX_BODY_BYTES, JSON, NOT_JSON, admit, parse_json_body
 from oss_tldr.api.routes import METHODS, RouteMatcher, RouteTable
 from oss_tldr.db.errors import database_error_fields, log_exception
@@ -155,6 +156,7 @@ def lambda_entrypoint(
     A request for one of ``routes`` is admitted first (:func:`oss_tldr.api.checks.admit`: 413, 401, 422, in
     that order); what authentication found reaches the route through the resolver's context. Anything
     else (an unknown path, a CORS preflight) goes straight to the resolver (404, 204)."""
+    snapstart.register()  # in the Lambda runtime only (SnapStart's restore hooks)
     matcher = RouteMatcher(routes)
     cors = _cors()
     with_body = functools.cache(lambda: _routes_with_body(app))  # built only for a non-JSON content type
