@@ -15,6 +15,7 @@ EVENT ?= events/health.json
 REPO ?=
 LOGIN ?=
 TIMEFRAME ?= last_week
+DEPLOY_ENV ?=
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 300
 SAM_PYENV := 3.11.7:3.12.1:3.13.0
@@ -54,7 +55,7 @@ help:
 	@echo "Deploy:"
 	@echo "  make validate   sam validate --lint and cfn-lint on template.yaml"
 	@echo "  make build      sam build"
-	@echo "  make deploy     sam build, then sam deploy --guided"
+	@echo "  make deploy     sam build, then sam deploy --guided [DEPLOY_ENV=dev|prod: samconfig.toml's environment]"
 	@echo "  make help       this list"
 
 # Only what the lock names, each file checked against its hash; then the layer package itself, editable.
@@ -118,8 +119,9 @@ validate: $(TOOLS_STAMP)
 build: $(TOOLS_STAMP)
 	PYENV_VERSION=$(SAM_PYENV) PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(TOOLS_BIN)/sam build
 
+# DEPLOY_ENV=dev|prod: the samconfig.toml environment (default: the default one, which is prod).
 deploy: build
-	$(TOOLS_BIN)/sam deploy --guided
+	$(TOOLS_BIN)/sam deploy --guided $(if $(DEPLOY_ENV),--config-env $(DEPLOY_ENV))
 
 # FUNCTION defaults to the one the event's routeKey (or source) names; <session-token> in the event's
 # headers becomes a session of LOGIN (default local-dev), as `make token` issues it.

@@ -8,8 +8,8 @@ local embedded Postgres, or ``BENCH_DATABASE_URL``), with the fake GitHub and fa
   shape, authentication included) and of the bare indexed SELECT of the same row, in the same run;
 * GitHub and LLM requests of one cold report; LLM item summaries redone by ``last_week`` right after
   ``last_month`` on the same activity;
-* cold start of the report handler module in a fresh process (import + first cache hit) against
-  ``python -c "import boto3"`` in the same run;
+* cold start of every API function in a fresh process (import + first request) against
+  ``python -c "import boto3"``, in interleaved pairs (bench/coldstart.py; ``--only-cold-start`` alone);
 * the scheduled cleanup (``--cleanup-rows``, 100,000) on as many expired reports among as many live ones,
   in its bounded batches (``--only-cleanup`` measures it alone);
 * the scheduled warming's cost per warmed report (``--warming-repositories``, 20; ``--only-warming``
@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import coldstart
 from bench.warming import measure_warming
 from bench.warming import row as warming_row
 
@@ -44,21 +45,6 @@ MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 REPOSITORIES, REPORTS_PER_REPOSITORY = 1_000, 10
 HIT_REPO = "bench-org/repo-0500"
 USER_ID, USER_LOGIN = 424242, "bench-user"
-# What the Lambda runtime does on a cold start: import the handler module from the function's directory
-# (the layer is on the path), then run one invocation. No template parsing, no local tooling.
-COLD_START_SCRIPT = """
-import json, sys
-sys.path.insert(0, "functions/reports")
-import app
-context = type("Context", (), {"get_remaining_time_in_millis": lambda self: 29000, "function_name": "reports",
-    "memory_limit_in_mb": 1024, "invoked_function_arn": "arn:aws:lambda:us-east-1:0:function:reports",
-    "aws_request_id": "cold-start"})()
-response = app.lambda_handler(json.loads(sys.argv[1]), context)
-assert response["statusCode"] == 200, response
-print(json.dumps({"openai_imported": "openai" in sys.modules}))
-"""
-
-
 BENCH_GITHUB_TOKEN = "gho_fake_bench_user"  # noqa: S105 - a token only the fake GitHub knows
 
 
@@ -380,26 +366,6 @@ def _wall(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
     return time.perf_counter() - t0, done.stdout
 
 
-def measure_cold_start(token: str, runs: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    event = json.dumps(_section_event(token, HIT_REPO, "prs"))
-    handler_times, boto_times, openai_imported = [], [], False
-    for _ in range(runs):
-        seconds, out = _wall([sys.executable, "-c", COLD_START_SCRIPT, event], env)
-        handler_times.append(seconds)
-        openai_imported = openai_imported or json.loads(out.strip().splitlines()[-1])["openai_imported"]
-        boto_times.append(_wall([sys.executable, "-c", "import boto3"], env)[0])
-    handler_s, boto_s = statistics.median(handler_times), statistics.median(boto_times)
-    return {
-        "runs": runs,
-        "handler_import_and_first_hit_s": round(handler_s, 3),
-        "import_boto3_s": round(boto_s, 3),
-        "ratio": round(handler_s / boto_s, 2),
-        "openai_imported_on_hit_path": openai_imported,
-        "goal_ratio": 3,
-    }
-
-
 CLEANUP_REPOSITORIES = 1_000
 
 
@@ -492,7 +458,6 @@ def table(
     warm: dict[str, Any] | None = None,
 ) -> str:
     overlap = cold["last_week_after_last_month"]
-    openai_on_hit = "yes" if start["openai_imported_on_hit_path"] else "no"
     rows = [
         ("Database", f"{seed['reports']:,} reports over {seed['repositories']:,} repositories", ""),
         (
@@ -518,13 +483,8 @@ def table(
             f"{overlap['item_summary_requests']} (LLM requests in all: {overlap['llm_requests']})",
             "0",
         ),
-        (
-            "Cold start: fresh process, import + first cache hit",
-            f"{start['handler_import_and_first_hit_s']} s vs `import boto3` {start['import_boto3_s']} s"
-            f" = {start['ratio']}x (OpenAI SDK imported: {openai_on_hit})",
-            "≤ 3x",
-        ),
     ]
+    rows += coldstart.rows(start)
     if clean is not None:
         rows.append(_cleanup_row(clean))
     if warm is not None:
@@ -558,7 +518,8 @@ def _measured(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000, help="cache-hit calls to time")
-    parser.add_argument("--cold-start-runs", type=int, default=5)
+    parser.add_argument("--cold-start-pairs", type=int, default=7, help="fresh processes per function")
+    parser.add_argument("--only-cold-start", action="store_true", help="measure the cold starts alone")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--cleanup-rows", type=int, default=100_000, help="expired (and live) reports")
     parser.add_argument("--only-cleanup", action="store_true", help="measure the cleanup alone")
@@ -585,6 +546,12 @@ def main(argv: list[str] | None = None) -> int:
         seed = seed_database()
         token = seed.pop("token")
         _write("seed", seed)
+        if args.only_cold_start:
+            print("cold start ...", file=sys.stderr)
+            start = coldstart.measure(token, _section_event(token, HIT_REPO, "prs"), args.cold_start_pairs)
+            _write("cold_start", start)
+            print(json.dumps(start, indent=2))
+            return 0
         print("cache-hit latency ...", file=sys.stderr)
         with contextlib.redirect_stdout(io.StringIO()):  # the handlers' metric and log lines
             hit = measure_hit_latency(token, args.calls)
@@ -594,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             cold = measure_cold_reports(github, openai, token)
         _write("cold_report_requests", cold)
         print("cold start ...", file=sys.stderr)
-        start = measure_cold_start(token, args.cold_start_runs)
+        start = coldstart.measure(token, _section_event(token, HIT_REPO, "prs"), args.cold_start_pairs)
         _write("cold_start", start)
         clean = _measured("cleanup", alone["cleanup"])
         warm = _measured("warming", alone["warming"])

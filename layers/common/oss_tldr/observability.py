@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 from oss_tldr.settings import get_settings
@@ -72,11 +72,20 @@ def _build_tracer() -> Tracer:
     return Tracer(service="oss-tldr", disabled=True, auto_patch=False, provider=NoopTracingProvider())
 
 
+NAMESPACE = "OssTldr"  # every metric the code emits; the alarms and the dashboard read them there
 logger = Logger(service="oss-tldr", use_rfc3339=True)
-metrics = Metrics(namespace="OssTldr", service="oss-tldr")
+metrics = Metrics(namespace=NAMESPACE, service="oss-tldr")
 tracer = _build_tracer()
 
 # A function that published no metric in an invocation (health, auth) is normal, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+
+def count_for_function(name: str, function_name: str) -> None:
+    """One count of ``name`` with the dimension ``FunctionName`` (as Lambda's own metrics have it), written
+    at once: the per-function alarms divide it by the function's ``Invocations`` (template.yaml)."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="FunctionName", value=function_name)
+
+
+__all__ = ["NAMESPACE", "MetricUnit", "count_for_function", "logger", "metrics", "tracer"]

@@ -7,6 +7,7 @@ variables are used. Secret values are never logged.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 SECRET_MAX_AGE_SECONDS = 300
@@ -29,3 +30,11 @@ def resolve_secret(value: str | None, arn: str | None, *, field: str | None = No
     if arn:
         return fetch_secret(arn, field=field)
     return None
+
+
+def forget_secrets() -> None:
+    """Drop every cached secret value, so the next read asks Secrets Manager (after a SnapStart restore).
+    Nothing to do where no secret was ever read (Powertools Parameters not imported)."""
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:
+        parameters.clear_caches()

@@ -31,12 +31,13 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from oss_tldr.api import snapstart
 from oss_tldr.api.checks import DEFAULT_MAX_BODY_BYTES, JSON, NOT_JSON, admit, parse_json_body
 from oss_tldr.api.routes import METHODS, RouteMatcher, RouteTable
 from oss_tldr.db.errors import database_error_fields, log_exception
 from oss_tldr.deadline import lambda_budget, request_deadline
 from oss_tldr.errors import DatabaseUnavailable, DomainError
-from oss_tldr.observability import logger, metrics, tracer
+from oss_tldr.observability import count_for_function, logger, metrics, tracer
 from oss_tldr.settings import get_settings
 
 
@@ -155,6 +156,7 @@ def lambda_entrypoint(
     A request for one of ``routes`` is admitted first (:func:`oss_tldr.api.checks.admit`: 413, 401, 422, in
     that order); what authentication found reaches the route through the resolver's context. Anything
     else (an unknown path, a CORS preflight) goes straight to the resolver (404, 204)."""
+    snapstart.register()  # in the Lambda runtime only (SnapStart's restore hooks)
     matcher = RouteMatcher(routes)
     cors = _cors()
     with_body = functools.cache(lambda: _routes_with_body(app))  # built only for a non-JSON content type
@@ -180,6 +182,9 @@ def lambda_entrypoint(
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         budget = lambda_budget(remaining() if callable(remaining) else None)
         with _ONE_INVOCATION_AT_A_TIME, request_deadline(budget):
-            return resolve(event, context)  # type: ignore[no-any-return]
+            response: dict[str, Any] = resolve(event, context)
+        if int(response.get("statusCode", 200)) >= 500:  # the function's 5xx-rate alarm (template.yaml)
+            count_for_function("Http5xx", getattr(context, "function_name", "local"))
+        return response
 
     return handler

@@ -18,6 +18,7 @@ automatic server-side prepared statements are off (``prepare_threshold=None``).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -62,6 +63,16 @@ def database_url(settings: Settings) -> URL:
     return _psycopg(make_url(embedded_database_url(settings)))
 
 
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all_engines() -> None:
+    """Close the pooled connections of every engine of this process (they stay usable: a new connection is
+    opened on the next checkout). After a SnapStart restore the snapshot's connections are dead."""
+    for engine in list(_engines):
+        engine.dispose()
+
+
 def build_engine(settings: Settings, **overrides: Any) -> Engine:
     url = database_url(settings)
     connect_args: dict[str, Any] = {
@@ -95,6 +106,7 @@ def build_engine(settings: Settings, **overrides: Any) -> Engine:
         def _inject_iam_token(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
             cparams["password"] = provider.token()
 
+    _engines.add(engine)
     return engine
 
 

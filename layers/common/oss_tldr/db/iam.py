@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import Any
 
 from oss_tldr.settings import Settings
 
 TOKEN_REUSE_SECONDS = 600
+_providers: weakref.WeakSet[RdsIamTokenProvider] = weakref.WeakSet()
+
+
+def forget_all_tokens() -> None:
+    """Every provider of this process issues a new token (and a new RDS client) on its next connection:
+    after a SnapStart restore the snapshot's token, signed at snapshot time, may be expired, and the
+    client's credentials are the snapshot's (``oss_tldr.api.snapstart``)."""
+    for provider in list(_providers):
+        provider.forget()
 
 
 class RdsIamTokenProvider:
@@ -25,6 +35,14 @@ class RdsIamTokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._issued_at = 0.0
+        self._own_client = client is None
+        _providers.add(self)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._token = None
+            if self._own_client:
+                self._client = None
 
     def _rds(self) -> Any:
         if self._client is None:

@@ -159,6 +159,7 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         on_request: Callable[[str, str, int], None] | None = None,
+        on_rate_limit: Callable[[int], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -169,6 +170,7 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
+        self._on_rate_limit = on_rate_limit
         self.requests_made = 0
 
     @property
@@ -190,9 +192,12 @@ class GitHubClient:
         # Full jitter: uniform in [0, base * 2^attempt].
         return random.uniform(0, self._backoff_base * (2**attempt))
 
-    def _count(self, method: str, path: str, status: int) -> None:
+    def _count(self, method: str, path: str, status: int, headers: Mapping[str, str] | None = None) -> None:
         if self._on_request:
             self._on_request(method, path, status)
+        remaining = _rate_limit_remaining(headers or {})
+        if self._on_rate_limit and remaining is not None:
+            self._on_rate_limit(remaining)
 
     def _attempt(
         self,
@@ -230,7 +235,7 @@ class GitHubClient:
         except httpx.HTTPError:
             self._count(method, path, 0)
             raise
-        self._count(method, path, response.status_code)
+        self._count(method, path, response.status_code, response.headers)
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -338,8 +343,20 @@ class GitHubClient:
         return self.request("GET", path, params=params)
 
 
+def _rate_limit_remaining(headers: Mapping[str, str]) -> int | None:
+    """``x-ratelimit-remaining`` when it is a plain count (an upstream header: anything else is ignored)."""
+    raw = headers.get("x-ratelimit-remaining", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 def _count_call(method: str, path: str, status: int) -> None:
     metrics.add_metric(name="GitHubCalls", unit=MetricUnit.Count, value=1)
+
+
+def _record_rate_limit(remaining: int) -> None:
+    """What the token has left in its current rate-limit window (REST or GraphQL): the alarm watches the
+    minimum (template.yaml, ``GitHubRateLimitLowAlarm``)."""
+    metrics.add_metric(name="GitHubRateLimitRemaining", unit=MetricUnit.Count, value=remaining)
 
 
 def github_client(
@@ -350,7 +367,8 @@ def github_client(
     max_retries: int | None = None,
 ) -> GitHubClient:
     """The one way production code gets a GitHub client: the configured API (or ``base_url``, the OAuth
-    host), retries and timeout, and every request counted in the ``GitHubCalls`` metric."""
+    host), retries and timeout, every request counted in the ``GitHubCalls`` metric and the rate limit left
+    recorded in ``GitHubRateLimitRemaining``."""
     settings = settings or get_settings()
     return GitHubClient(
         base_url or settings.github_api_url,
@@ -358,4 +376,5 @@ def github_client(
         max_retries=settings.github_max_retries if max_retries is None else max_retries,
         timeout=settings.github_timeout_seconds,
         on_request=_count_call,
+        on_rate_limit=_record_rate_limit,
     )

@@ -111,6 +111,11 @@ def _kms_client(region: str) -> Any:
     return boto3.client("kms", region_name=region)
 
 
+def reset_kms_client() -> None:
+    """The next KMS call gets a new client (fresh credentials after a SnapStart restore)."""
+    _kms_client.cache_clear()
+
+
 def key_provider(settings: Settings | None = None) -> KeyProvider:
     settings = settings or get_settings()
     if settings.token_kms_key_id:

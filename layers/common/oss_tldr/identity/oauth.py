@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import OAuthState, User
 from oss_tldr.errors import BadRequest, Unauthorized
-from oss_tldr.github import users as github_users
 from oss_tldr.github.payloads import UserProfile
 from oss_tldr.identity import audit
 from oss_tldr.identity.crypto import Sealed
@@ -81,6 +80,10 @@ def start_login(client: str | None = None) -> LoginStart:
     :data:`MAX_PENDING_STATES_PER_CLIENT` pending states per client: the oldest beyond it are dropped,
     so repeated unauthenticated calls cannot grow the table."""
     settings = get_settings()
+    from oss_tldr.github import (
+        users as github_users,  # httpx and the GitHub client: sign-in only (cold start)
+    )
+
     app = github_users.oauth_app(settings)
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: a valid PKCE verifier
@@ -146,6 +149,10 @@ def consume_state(state: str) -> str:
 def complete_login(code: str | None, state: str | None) -> SignedIn:
     state = _required(state, "state")
     code = _required(code, "code")
+    from oss_tldr.github import (
+        users as github_users,  # httpx and the GitHub client: sign-in only (cold start)
+    )
+
     app = github_users.oauth_app()
     verifier = consume_state(state)
     grant = github_users.exchange_oauth_code(app, code, verifier)

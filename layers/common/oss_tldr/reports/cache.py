@@ -35,7 +35,7 @@ from typing import Generic, TypeVar
 from oss_tldr import deadline as request_deadline
 from oss_tldr.db.errors import log_exception
 from oss_tldr.errors import DomainError, UpstreamUnavailable
-from oss_tldr.observability import logger
+from oss_tldr.observability import MetricUnit, logger, metrics
 from oss_tldr.reports import jobs, records
 from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure, ReportPayload
 
@@ -270,6 +270,7 @@ def run_claimed(
         report_id = jobs.complete(key, job_id, generated.repository_id, generated.payload, expires_at)
     except Exception as exc:
         error, failure = failure_of(exc)
+        metrics.add_metric(name="GenerationFailed", unit=MetricUnit.Count, value=1)  # the alarm's metric
         if not isinstance(exc, DomainError):
             log_exception("report generation failed", exc, job_id=str(job_id))
         else:

@@ -10,7 +10,6 @@ from typing import Any
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.errors import BadRequest, NotFound
-from oss_tldr.github import users as github_users
 from oss_tldr.github.errors import GitHubForbidden, GitHubUnauthorized
 from oss_tldr.github.payloads import RepositoryPayload
 from oss_tldr.identity.tokens import github_token_for
@@ -32,7 +31,9 @@ def user_github_token(user_id: int) -> str:
 def _visible(token: str, owner: str, repo: str) -> RepositoryPayload | None:
     """The repository as the token sees it, or None when it does not exist or is not visible."""
     try:
-        return github_users.get_repository(token, owner, repo)
+        from oss_tldr.github import users  # httpx and the GitHub client: these routes only (cold start)
+
+        return users.get_repository(token, owner, repo)
     except (NotFound, GitHubForbidden):
         return None
 
@@ -72,7 +73,9 @@ def untrack_repository_id(user_id: int, repository_id: int) -> bool:
 
 
 def user_repositories(user_id: int, per_page: int) -> list[RepositoryOut]:
-    items = github_users.list_user_repositories(user_github_token(user_id), per_page)
+    from oss_tldr.github import users  # httpx and the GitHub client: these routes only (cold start)
+
+    items = users.list_user_repositories(user_github_token(user_id), per_page)
     return [from_github(item) for item in items]
 
 
@@ -93,7 +96,9 @@ def search(user_id: int, query: str, per_page: int) -> tuple[list[RepositoryOut]
     else:
         exact = _visible(token, owner, repo)
         search_query = f"{owner}/{repo}"
-    total, items = github_users.search_repositories(token, search_query, per_page)
+    from oss_tldr.github import users  # httpx and the GitHub client: these routes only (cold start)
+
+    total, items = users.search_repositories(token, search_query, per_page)
     results: list[RepositoryOut] = []
     seen: set[int] = set()
     for item in ([exact] if exact else []) + items:
