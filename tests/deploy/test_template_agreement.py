@@ -72,6 +72,15 @@ NEEDS: dict[str, set[str]] = {
         "WARMING_LOOKBACK_DAYS",
     },
     "WebhooksFunction": _DATABASE | {"CORS_ALLOW_ORIGINS", "ADMIN_LOGINS", "GITHUB_WEBHOOK_SECRET_ARN"},
+    # The deploy's migrations and the application role (issue 13 item 1): the cluster endpoint, not the proxy.
+    "MigrationFunction": _DATABASE
+    | {
+        "DB_CLUSTER_ENDPOINT",
+        "DB_MASTER_SECRET_ARN",
+        "DB_APP_SECRET_ARN",
+        "DB_STATEMENT_TIMEOUT_MS",
+        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+    },
     "DeepDiveFunction": _DATABASE
     | _SESSIONS
     | _OPENAI
