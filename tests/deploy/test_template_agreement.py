@@ -52,8 +52,7 @@ NEEDS: dict[str, set[str]] = {
     "ReportWorkerFunction": _DATABASE
     | _OPENAI
     | {
-        "JWT_SECRET_ARN",
-        "TOKEN_KMS_KEY_ID",
+        "TOKEN_KMS_KEY_ID",  # decrypt the asker's GitHub token; no session keys (it authenticates nobody)
         "REPORT_LEASE_SECONDS",
         "PRIVATE_ACCESS_TTL_SECONDS",
         "REPORT_QUEUE_URL",
@@ -352,7 +351,9 @@ def _sensitive_variables(logical_id: str) -> dict[str, tuple[set[str], Any]]:
         if name.endswith("_SECRET_ARN") or name.endswith("_KEY_ARN") or name.endswith("_TOKEN_ARN"):
             out[name] = ({"secretsmanager:GetSecretValue"}, value)
         elif name == "TOKEN_KMS_KEY_ID":
-            out[name] = ({"kms:GenerateDataKey", "kms:Decrypt"}, value)
+            # the worker only opens the asker's stored token; the others (sign-in) may seal one too
+            opens_only = logical_id == "ReportWorkerFunction"
+            out[name] = ({"kms:Decrypt"} if opens_only else {"kms:GenerateDataKey", "kms:Decrypt"}, value)
         elif name == "REPORT_QUEUE_URL":
             queue = value["Ref"]
             sends = (
