@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository
 from oss_tldr.reports import access
-from oss_tldr.reports.jobs import RUNNING, usable_report
+from oss_tldr.reports.jobs import RUNNING, completed, usable_report
 from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure
 
 
@@ -101,12 +101,7 @@ def adopt(job: QueuedJob, fingerprint: Fingerprint, *, lease: dt.timedelta) -> A
         if lease_row is None:
             session.execute(
                 insert(ReportGeneration).values(
-                    repo=key.repo,
-                    timeframe=key.timeframe,
-                    timeframe_start=key.start,
-                    timeframe_end=key.end,
-                    job_id=job.id,
-                    lease_expires_at=func.now() + lease,
+                    **key.columns(), job_id=job.id, lease_expires_at=func.now() + lease
                 )
             )
         elif lease_row.job_id == job.id and status == "in_progress" and not lease_row.lapsed:
@@ -137,7 +132,7 @@ def _finish(session: Session, job_id: uuid.UUID, report_id: int) -> None:
     session.execute(
         update(ReportJob)
         .where(ReportJob.id == job_id, ReportJob.status.in_(RUNNING))
-        .values(status="completed", progress=100, message="done", report_id=report_id, finished_at=func.now())
+        .values(**completed(report_id))
     )
 
 
@@ -162,10 +157,7 @@ def failed_or_retrying(key: CacheKey, *, failed_within: dt.timedelta, retry_with
         found = session.scalar(
             select(ReportJob.id)
             .where(
-                ReportJob.repo == key.repo,
-                ReportJob.timeframe == key.timeframe,
-                ReportJob.timeframe_start == key.start,
-                ReportJob.timeframe_end == key.end,
+                key.job_where(),
                 or_(
                     and_(ReportJob.status == "failed", ReportJob.finished_at > func.now() - failed_within),
                     and_(ReportJob.status == "queued", ReportJob.updated_at > func.now() - retry_within),

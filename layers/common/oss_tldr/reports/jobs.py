@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import Select, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -65,10 +66,7 @@ def claim(
         session.execute(
             insert(ReportJob).values(
                 id=job_id,
-                repo=key.repo,
-                timeframe=key.timeframe,
-                timeframe_start=key.start,
-                timeframe_end=key.end,
+                **key.columns(),
                 status="queued" if queued else "in_progress",
                 progress=0,
                 message="queued" if queued else "starting",
@@ -81,14 +79,7 @@ def claim(
             session.execute(insert(ReportJobRequester).values(job_id=job_id, user_id=requested_by))
         claimed = session.execute(
             pg_insert(ReportGeneration)
-            .values(
-                repo=key.repo,
-                timeframe=key.timeframe,
-                timeframe_start=key.start,
-                timeframe_end=key.end,
-                job_id=job_id,
-                lease_expires_at=func.now() + lease,
-            )
+            .values(**key.columns(), job_id=job_id, lease_expires_at=func.now() + lease)
             .on_conflict_do_nothing()
             .returning(ReportGeneration.job_id)
         ).first()
@@ -199,16 +190,20 @@ def complete(
         session.execute(
             update(ReportJob)
             .where(ReportJob.id == job_id)
-            .values(
-                status="completed",
-                progress=100,
-                message="done",
-                repository_id=repository_id,
-                report_id=report_id,
-                finished_at=func.now(),
-            )
+            .values(**completed(report_id), repository_id=repository_id)
         )
     return report_id
+
+
+def completed(report_id: int) -> dict[str, Any]:
+    """What a completed job's row says (its generation's, or the report another generation wrote)."""
+    return {
+        "status": "completed",
+        "progress": 100,
+        "message": "done",
+        "report_id": report_id,
+        "finished_at": func.now(),
+    }
 
 
 def fail(key: CacheKey, job_id: uuid.UUID, failure: JobFailure) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select
 
 from oss_tldr.content_models import ReportStats
-from oss_tldr.db.models import Report, ReportGeneration, Repository, RepositoryAlias
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, RepositoryAlias
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
@@ -68,12 +68,28 @@ class CacheKey:
     def __post_init__(self) -> None:
         object.__setattr__(self, "repo", self.repo.lower())
 
+    def columns(self) -> dict[str, Any]:
+        """The key as the columns of the rows that carry it (a lease, a job: the same four names)."""
+        return {
+            "repo": self.repo,
+            "timeframe": self.timeframe,
+            "timeframe_start": self.start,
+            "timeframe_end": self.end,
+        }
+
     def lease_where(self) -> ColumnElement[bool]:
+        return self._where(ReportGeneration)
+
+    def job_where(self) -> ColumnElement[bool]:
+        """The jobs of the key (every generation it ever had)."""
+        return self._where(ReportJob)
+
+    def _where(self, model: type[ReportGeneration] | type[ReportJob]) -> ColumnElement[bool]:
         return and_(
-            ReportGeneration.repo == self.repo,
-            ReportGeneration.timeframe == self.timeframe,
-            ReportGeneration.timeframe_start == self.start,
-            ReportGeneration.timeframe_end == self.end,
+            model.repo == self.repo,
+            model.timeframe == self.timeframe,
+            model.timeframe_start == self.start,
+            model.timeframe_end == self.end,
         )
 
     def report_where(self) -> ColumnElement[bool]:
