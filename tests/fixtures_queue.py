@@ -4,6 +4,8 @@ it (tools/local_sqs.py), and the worker fed from it the way Lambda's event sourc
 * ``report_queue``: a fresh queue + dead-letter queue (redrive after ``max_receives``), ``REPORT_QUEUE_URL``
   and the SQS endpoint set for the test. ``report_queue.drain()`` delivers batches to the worker handler
   until the queue is empty; ``.visible()``, ``.dead_letters()``, ``.send(body)``.
+* The requests the queue's tests make, through the routes (``from fixtures_queue import generate, ...``):
+  :func:`generate`, :func:`job`, :func:`section`, and :func:`failures` of a worker's answer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,31 @@ from typing import Any
 import pytest
 
 _names = itertools.count(1)
+REPO = "octo/hello"
+
+
+def generate(user: Any, repo: str = REPO, **extra: Any) -> Any:
+    """``POST /reports/generate`` for ``repo`` (extra keys in the body)."""
+    from helpers import call_route
+
+    return call_route(user, "POST", "/api/v1/reports/generate", body={"repo_url": repo, **extra})
+
+
+def job(user: Any, job_id: str) -> Any:
+    from helpers import call_route
+
+    return call_route(user, "GET", f"/api/v1/reports/jobs/{job_id}")
+
+
+def section(user: Any, name: str, repo: str = REPO) -> Any:
+    from helpers import call_route
+
+    return call_route(user, "GET", f"/api/v1/reports/{repo}/{name}", query="timeframe=last_week")
+
+
+def failures(answer: dict[str, Any]) -> list[str]:
+    """The message ids a worker's answer reported failed (``batchItemFailures``)."""
+    return [item["itemIdentifier"] for item in answer.get("batchItemFailures", [])]
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from fixtures_identity import Account, Cast
+from fixtures_queue import failures, generate, job, section
 from helpers import call_route
 from sqlalchemy import func, select, update
 
@@ -43,27 +44,11 @@ def world(fake_github, fake_openai, report_queue, settings_env):
     return fake_github
 
 
-def generate(user: Any, repo: str = REPO, **extra: Any) -> Any:
-    return call_route(user, "POST", "/api/v1/reports/generate", body={"repo_url": repo, **extra})
-
-
-def job(user: Any, job_id: str) -> Any:
-    return call_route(user, "GET", f"/api/v1/reports/jobs/{job_id}")
-
-
-def section(user: Any, name: str, repo: str = REPO) -> Any:
-    return call_route(user, "GET", f"/api/v1/reports/{repo}/{name}", query="timeframe=last_week")
-
-
 def open_report(user: Any) -> dict[str, Any]:
     """What the SPA does: the four section routes at the same moment."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(section, user, name) for name in SECTIONS}
         return {name: f.result() for name, f in futures.items()}
-
-
-def failures(answer: dict[str, Any]) -> list[str]:
-    return [item["itemIdentifier"] for item in answer.get("batchItemFailures", [])]
 
 
 # --------------------------------------------------------------------------------- item 3: the worker

@@ -4,11 +4,10 @@ asks, also while that refresh waits for its retry after a transient failure."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from fixtures_identity import Account, Cast
-from helpers import call_route
+from fixtures_queue import failures, generate, section
 from sqlalchemy import func, select, update
 
 from oss_tldr.db.models import Report, ReportJob
@@ -24,18 +23,6 @@ def world(fake_github, fake_openai, report_queue, settings_env):
     settings_env(REPORT_WAIT_SECONDS="1")
     seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=4, issues=3, seed=11)
     return fake_github
-
-
-def generate(user: Any) -> Any:
-    return call_route(user, "POST", "/api/v1/reports/generate", body={"repo_url": REPO})
-
-
-def section(user: Any, name: str) -> Any:
-    return call_route(user, "GET", f"/api/v1/reports/{REPO}/{name}", query="timeframe=last_week")
-
-
-def failures(answer: dict[str, Any]) -> list[str]:
-    return [item["itemIdentifier"] for item in answer.get("batchItemFailures", [])]
 
 
 def test_a_refresh_waiting_for_its_retry_is_not_queued_a_second_time(

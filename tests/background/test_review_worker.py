@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import Any
 
 import pytest
 from fixtures_identity import Account, Cast
+from fixtures_queue import failures, generate
 from helpers import call_route
 from sqlalchemy import func, select
 
@@ -27,14 +27,6 @@ def world(fake_github, fake_openai, report_queue, settings_env):
     settings_env(REPORT_WAIT_SECONDS="1")
     seed_activity(fake_github, REPO, now=dt.datetime.now(dt.UTC), prs=4, issues=3, seed=9)
     return fake_github
-
-
-def generate(user: Any, repo: str = REPO) -> Any:
-    return call_route(user, "POST", "/api/v1/reports/generate", body={"repo_url": repo})
-
-
-def failures(answer: dict[str, Any]) -> list[str]:
-    return [item["itemIdentifier"] for item in answer.get("batchItemFailures", [])]
 
 
 def _adopted_by_another_invocation(job_id: str) -> None:
