@@ -83,11 +83,13 @@ GENERATE_RESPONSES = errors(
     502,
     success={
         200: {
-            "description": "The report, ready within this request.",
+            "description": "The report, ready within this request (a stale one, stale: true, while its one "
+            "refresh is queued).",
             "content": {"application/json": {"model": Report}},
         },
         202: {
-            "description": "The shared generation is still running: poll the job.",
+            "description": "The generation (the worker's, with a report queue) has not finished within this "
+            "request: poll the job.",
             "content": {"application/json": {"model": JobAccepted}},
         },
     },
@@ -221,7 +223,18 @@ def generate(body: GenerateRequest) -> Response[Report | JobAccepted]:
     return Response(status_code=200, content_type="application/json", body=report)
 
 
-@app.get("/api/v1/reports/jobs/<job_id>", responses=errors(404))
+JOB_RESPONSES = errors(
+    404,  # a job is shown only to the users who asked for it: to anyone else it is an unknown job
+    success={
+        200: {
+            "description": "The job, to a user who asked for it: progress 0-100, then the report id or "
+            "the error."
+        }
+    },
+)
+
+
+@app.get("/api/v1/reports/jobs/<job_id>", responses=JOB_RESPONSES)
 def job(job_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> JobStatus:
     _, requester = _caller()
     view = service.job_status(requester, job_id)

@@ -24,7 +24,9 @@ class Report(BaseModel):
     version: int
     cached: bool
     stats: ReportStats  # GitHub's exact counts for the window
-    stale: bool  # served past its expiry while one refresh runs
+    stale: bool = Field(
+        description="Served past its expiry (less than one refresh period ago) while one refresh is queued."
+    )
     partial: bool  # GitHub answered part of the query: the report expires within minutes
 
 
@@ -84,7 +86,9 @@ class _Section(BaseModel):
     expires_at: str | None
     report_id: int
     stats: ReportStats
-    stale: bool
+    stale: bool = Field(
+        description="Served past its expiry (less than one refresh period ago) while one refresh is queued."
+    )
     partial: bool
 
 
