@@ -138,3 +138,20 @@ def test_an_upstream_answer_with_more_comments_than_asked_for_is_read_only_up_to
         )
     assert deep.status_code == 200, deep.text
     assert "the 60 most recent of 500 comments and the 30 most recent of 300 reviews" in deep.text
+
+
+def test_githubs_404_on_the_files_request_is_the_missing_repositorys_404(start_local_api, fake_github, alice):
+    """The repository gone (or its access lost) between the head query and the files pages: the second
+    request's 404 is the same answer as the first's, the missing repository's, and nothing is stored."""
+    _pull(fake_github, "octo/hello", "src/app.py")
+    with httpx.Client(base_url=f"{start_local_api()}/api/v1", timeout=60) as api:
+        missing = api.post(
+            "/patches",
+            json={"repo_url": "https://github.com/octo/nothing", "pull_request": "5"},
+            headers=alice,
+        )
+        fake_github.fail("GET", r"^/repos/octo/hello/pulls/5/files$", status=404, times=5)
+        gone = api.post(
+            "/patches", json={"repo_url": "https://github.com/octo/hello", "pull_request": "5"}, headers=alice
+        )
+    assert assert_error(gone, 404) == assert_error(missing, 404)

@@ -150,10 +150,7 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
 
     github = visibility.github_client(requester.token())
     try:
-        try:
-            head = threads.pull_request_head(github, owner, repo, pr)
-        except NotFound as exc:
-            raise _github_not_found(exc) from exc
+        head = threads.pull_request_head(github, owner, repo, pr)
         repository_id = visibility.record_repository(requester, head.repository, asked=full_name)
         stored = store.patch_set_at(repository_id, pr, head.head_sha)
         if stored is None:
@@ -165,6 +162,8 @@ def patches(requester: Requester, repo_url: str, number: str) -> list[Patch]:
                 head.changed_files,
                 within_response([(f.filename, f.status, f.additions, f.deletions, f.patch) for f in files]),
             )
+    except NotFound as exc:  # either request: GitHub's 404 of the repository is the missing one's
+        raise _github_not_found(exc) from exc
     finally:
         _count("GitHubRequests", github.requests_made)
     return stored
