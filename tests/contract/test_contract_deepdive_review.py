@@ -155,3 +155,16 @@ def test_githubs_404_on_the_files_request_is_the_missing_repositorys_404(start_l
             "/patches", json={"repo_url": "https://github.com/octo/hello", "pull_request": "5"}, headers=alice
         )
     assert assert_error(gone, 404) == assert_error(missing, 404)
+
+
+def test_a_claim_the_database_does_not_let_go_does_not_hide_the_works_answer(engine, monkeypatch):
+    from oss_tldr.deepdive import flight
+
+    def database_away(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("connection reset")
+
+    result = flight.once("review-key", lambda: None, lambda: "written")
+    assert result == ("written", True)
+    monkeypatch.setattr(flight, "session_scope", database_away)  # the release's transaction fails
+    monkeypatch.setattr(flight, "claim", lambda key: True)
+    assert flight.once("review-key-2", lambda: None, lambda: "written") == ("written", True)

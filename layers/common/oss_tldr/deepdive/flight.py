@@ -22,12 +22,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oss_tldr import deadline
 from oss_tldr.db.engine import session_scope
+from oss_tldr.db.errors import log_exception
 from oss_tldr.db.models import DeepDiveClaim
 from oss_tldr.errors import ServiceUnavailable
+from oss_tldr.reports.cache import FIRST_WAIT_SECONDS, MAX_WAIT_SECONDS
 
 LEASE_SECONDS = 60  # longer than one request (API Gateway: 29 s)
 WAIT_SECONDS = 25.0
-POLL_SECONDS = 0.1
 
 T = TypeVar("T")
 
@@ -47,8 +48,13 @@ def claim(key: str) -> bool:
 
 
 def release(key: str) -> None:
-    with session_scope() as session:
-        session.execute(delete(DeepDiveClaim).where(DeepDiveClaim.key == key))
+    """Delete the claim. Never raises: the work's own answer (its result, or its error) is the request's;
+    a claim the database did not let go lapses by itself after :data:`LEASE_SECONDS`."""
+    try:
+        with session_scope() as session:
+            session.execute(delete(DeepDiveClaim).where(DeepDiveClaim.key == key))
+    except Exception as exc:
+        log_exception("deep-dive claim not released", exc, key=key[:16])
 
 
 def still_writing() -> ServiceUnavailable:
@@ -61,6 +67,7 @@ def once(key: str, load: Callable[[], T | None], produce: Callable[[], T]) -> tu
     """``(result, produced)``: what ``load`` finds stored, else what ``produce`` makes (and stores) under
     the claim of ``key``, else what the request holding the claim stored meanwhile."""
     until = deadline.wait_until(time.monotonic() + WAIT_SECONDS)
+    wait = FIRST_WAIT_SECONDS  # the report cache's backoff: growing, so a long wait polls rarely
     while True:
         found = load()
         if found is not None:
@@ -71,6 +78,7 @@ def once(key: str, load: Callable[[], T | None], produce: Callable[[], T]) -> tu
                 return (found, False) if found is not None else (produce(), True)
             finally:
                 release(key)
-        if time.monotonic() + POLL_SECONDS >= until or not deadline.fits(POLL_SECONDS):
+        if time.monotonic() + wait >= until:  # ``until`` is within the request's deadline already
             raise still_writing()
-        time.sleep(POLL_SECONDS)
+        time.sleep(wait)
+        wait = min(wait * 1.5, MAX_WAIT_SECONDS)

@@ -12,14 +12,16 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from oss_tldr.deepdive.hunks import Excerpt, facts
 from oss_tldr.deepdive.models import EXPLANATION_WORDS
-from oss_tldr.github.thread_payloads import Post, Thread
 from oss_tldr.reports.summarise import LLMBudget, clip_words, uses_openai
 from oss_tldr.reports.summarise.extractive import lead_sentences, plain_text
 from oss_tldr.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # annotations only: the GitHub payload models load on a miss, with the fetch
+    from oss_tldr.github.thread_payloads import Post, Thread
 
 EXTRACTIVE_VERSION = "deepdive-extractive-1"
 SUMMARY_WORDS = 120
