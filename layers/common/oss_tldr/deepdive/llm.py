@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from oss_tldr.deepdive import prompts
 from oss_tldr.deepdive.hunks import Excerpt
@@ -17,7 +17,7 @@ from oss_tldr.github.thread_payloads import Thread
 from oss_tldr.openai_api.client import ChatClient, chat_client
 from oss_tldr.reports.summarise import LLMBudget, clip_words
 from oss_tldr.reports.summarise.llm import complete
-from oss_tldr.reports.summarise.validation import InvalidAnswer
+from oss_tldr.reports.summarise.validation import InvalidAnswer, parse_answer
 from oss_tldr.settings import Settings
 
 A = TypeVar("A", bound=BaseModel)
@@ -42,22 +42,15 @@ def _points(values: list[str]) -> tuple[str, ...]:
     return tuple(clip_words(v, POINT_WORDS) for v in values if v.strip())[:MAX_POINTS]
 
 
-def _answer(model: type[A], content: str | None, what: str) -> A:
-    try:
-        return model.model_validate_json(content or "")
-    except ValidationError as exc:
-        raise InvalidAnswer(f"{what}: {exc.error_count()} validation errors") from exc
-
-
 def parse_explanation(content: str | None) -> str:
-    answer = _answer(DiffAnswer, content, "explanation")
+    answer = parse_answer(DiffAnswer, content, "explanation")
     if not answer.explanation.strip():
         raise InvalidAnswer("explanation: empty")
     return answer.explanation
 
 
 def parse_sections(content: str | None) -> Sections:
-    answer = _answer(DeepDiveAnswer, content, "deep dive")
+    answer = parse_answer(DeepDiveAnswer, content, "deep dive")
     if not answer.summary.strip():
         raise InvalidAnswer("deep dive: no summary")
     return Sections(

@@ -10,10 +10,13 @@ report's ``fallbacks``), so one slip of the model never sinks a report.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from oss_tldr.reports.summarise.base import ITEM_WORDS, PERSON_WORDS, TLDR_WORDS, Digest, clip_words
+
+A = TypeVar("A", bound=BaseModel)
 
 
 class InvalidAnswer(ValueError):
@@ -47,12 +50,18 @@ class DigestAnswer(BaseModel):
     people: list[PersonTldr]
 
 
+def parse_answer(model: type[A], content: str | None, what: str) -> A:
+    """The model's JSON answer as ``model``, or :class:`InvalidAnswer` (saying ``what`` and how many fields
+    were wrong, never the answer itself)."""
+    try:
+        return model.model_validate_json(content or "")
+    except ValidationError as exc:
+        raise InvalidAnswer(f"{what}: {exc.error_count()} validation errors") from exc
+
+
 def parse_item_summaries(content: str | None, expected: Collection[int]) -> dict[int, str]:
     """Number -> summary (clipped to the word limit) for the ``expected`` numbers the answer covers."""
-    try:
-        answer = ItemSummaries.model_validate_json(content or "")
-    except ValidationError as exc:
-        raise InvalidAnswer(f"item summaries: {exc.error_count()} validation errors") from exc
+    answer = parse_answer(ItemSummaries, content, "item summaries")
     by_number = {s.number: clip_words(s.summary, ITEM_WORDS) for s in answer.summaries if s.summary.strip()}
     return {number: by_number[number] for number in expected if number in by_number}
 
@@ -60,10 +69,7 @@ def parse_item_summaries(content: str | None, expected: Collection[int]) -> dict
 def parse_digest(content: str | None, usernames: Collection[str]) -> Digest:
     """The repository TL;DR ("" when left out) and the TL;DR of each expected username the answer covers
     (matched case-insensitively)."""
-    try:
-        answer = DigestAnswer.model_validate_json(content or "")
-    except ValidationError as exc:
-        raise InvalidAnswer(f"digest: {exc.error_count()} validation errors") from exc
+    answer = parse_answer(DigestAnswer, content, "digest")
     given = {p.username.lower().lstrip("@"): p.tldr for p in answer.people if p.tldr.strip()}
     return Digest(
         tldr=clip_words(answer.tldr, TLDR_WORDS),
