@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import overload
 from urllib.parse import quote, urlsplit
 
 from oss_tldr.settings import get_settings
@@ -70,6 +71,10 @@ def is_avatar_url(value: object) -> bool:
     return is_github_web_url(value)
 
 
+@overload
+def safe_web_url(value: object, fallback: str) -> str: ...
+@overload
+def safe_web_url(value: object, fallback: None = None) -> str | None: ...
 def safe_web_url(value: object, fallback: str | None = None) -> str | None:
     """``value`` when it is a GitHub web URL, else ``fallback`` (built by the caller from trusted parts)."""
     return value if is_github_web_url(value) and isinstance(value, str) else fallback

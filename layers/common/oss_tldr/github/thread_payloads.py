@@ -161,13 +161,12 @@ def to_thread(node: ThreadNode, full_name: str, *, max_comments: int, max_review
     for (an answer carrying more is not read further)."""
     pull = node.typename == "PullRequest"
     state = "merged" if pull and node.mergedAt else ("closed" if node.closed else "open")
-    url = node.url if urls.is_github_web_url(node.url) else None
     reviews = node.reviews or _Reviews()
     return Thread(
         kind="pr" if pull else "issue",
         number=node.number,
         title=node.title,
-        url=url or urls.item_url(full_name, node.number, pull_request=pull),
+        url=urls.safe_web_url(node.url, urls.item_url(full_name, node.number, pull_request=pull)),
         state=state,
         draft=node.isDraft,
         author=login_of(node.author),
