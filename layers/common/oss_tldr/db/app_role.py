@@ -31,6 +31,8 @@ import os
 
 from sqlalchemy import Connection, text
 
+from oss_tldr.db.errors import primary_message
+
 ALEMBIC_TABLE = "alembic_version"
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT")
@@ -116,7 +118,7 @@ def sync_app_role(
         try:
             conn.exec_driver_sql(statement)
         except Exception as exc:  # the statement may hold the verifier: say which step, not the SQL
-            primary = getattr(getattr(getattr(exc, "orig", None), "diag", None), "message_primary", None)
+            primary = primary_message(exc)
             step = "creating the role" if number == 0 else f"step {number + 1} of the role setup"
             raise RoleSetupError(f"{step} failed: {primary or type(exc).__name__}") from None
     return created

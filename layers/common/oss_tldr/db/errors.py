@@ -20,6 +20,12 @@ from oss_tldr.observability import logger
 _OUR_CODE = re.compile(r"[/\\](?:oss_tldr|functions)[/\\]")
 
 
+def primary_message(exc: BaseException) -> str | None:
+    """The driver's primary message of a database error (``diag.message_primary``: no SQL, no parameters),
+    or None for anything else."""
+    return getattr(getattr(getattr(exc, "orig", None), "diag", None), "message_primary", None)
+
+
 def database_error_fields(exc: DBAPIError) -> dict[str, Any]:
     """What a log may say about a failed statement (not its message, which quotes values)."""
     orig = exc.orig

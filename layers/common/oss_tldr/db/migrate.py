@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from oss_tldr.db.engine import get_engine
+from oss_tldr.db.errors import primary_message
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 # pg_advisory_lock's key for migrations: the bytes of "osstldr" (any constant of our own would do).
@@ -159,9 +160,7 @@ def locked_migration(
                 if then is not None:
                     then(conn)
         except DBAPIError as exc:
-            primary = (
-                getattr(getattr(exc.orig, "diag", None), "message_primary", None) or type(exc.orig).__name__
-            )
+            primary = primary_message(exc) or type(exc.orig).__name__
             raise MigrationError(
                 f"{action} to {target} failed ({type(exc.orig).__name__}: {primary}); rolled back, "
                 f"the schema is unchanged at {before or 'base'}"
