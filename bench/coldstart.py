@@ -71,6 +71,19 @@ def _webhook_ping() -> dict[str, Any]:
     return http_event("POST", "/webhooks/github", headers=headers, body=body)
 
 
+def section_event(token: str, full_name: str, section: str, timeframe: str = "last_week") -> dict[str, Any]:
+    """The report section request of ``full_name`` signed by ``token`` (the reports' hit)."""
+    owner, repo = full_name.split("/")
+    event: dict[str, Any] = json.loads((ROOT / "events" / "reports_section.json").read_text())
+    path = f"/api/v1/reports/{owner}/{repo}/{section}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"owner": owner, "repo": repo, "section": section}
+    event["rawQueryString"] = f"timeframe={timeframe}"
+    event["queryStringParameters"] = {"timeframe": timeframe}
+    event["headers"]["authorization"] = f"Bearer {token}"
+    return event
+
+
 def functions(
     token: str, section_event: dict[str, Any]
 ) -> list[tuple[str, str, Callable[[], dict[str, Any]], int]]:

@@ -212,18 +212,6 @@ def seed_database() -> dict[str, Any]:
     }
 
 
-def _section_event(token: str, full_name: str, section: str, timeframe: str = "last_week") -> dict[str, Any]:
-    owner, repo = full_name.split("/")
-    event: dict[str, Any] = json.loads((ROOT / "events" / "reports_section.json").read_text())
-    path = f"/api/v1/reports/{owner}/{repo}/{section}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["pathParameters"] = {"owner": owner, "repo": repo, "section": section}
-    event["rawQueryString"] = f"timeframe={timeframe}"
-    event["queryStringParameters"] = {"timeframe": timeframe}
-    event["headers"]["authorization"] = f"Bearer {token}"
-    return event
-
-
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -258,7 +246,7 @@ def _measure_hit_latency(token: str, calls: int) -> dict[str, Any]:
     from tools.lambda_local import FakeLambdaContext, load_handler
 
     handler = load_handler("ReportsFunction")
-    event = _section_event(token, HIT_REPO, "prs")
+    event = coldstart.section_event(token, HIT_REPO, "prs")
     context = FakeLambdaContext("ReportsFunction")
     window = window_for("last_week")
     bare = (
@@ -319,7 +307,7 @@ def measure_cold_reports(github: Any, openai: Any, token: str) -> dict[str, Any]
             github.reset_counts()
             openai.reset_counts()
             points = github.graphql_points.get(BENCH_GITHUB_TOKEN, 5000)
-            response = handler(_section_event(token, name, "prs", timeframe), FakeLambdaContext())
+            response = handler(coldstart.section_event(token, name, "prs", timeframe), FakeLambdaContext())
             assert response["statusCode"] == 200, response
             assert not github.graphql_errors, github.graphql_errors
             runs.append(
@@ -348,9 +336,9 @@ def measure_cold_reports(github: Any, openai: Any, token: str) -> dict[str, Any]
             created_at=now - dt.timedelta(days=5) + dt.timedelta(hours=i),
             updated_at=now - dt.timedelta(days=2) + dt.timedelta(hours=i),
         )
-    handler(_section_event(token, name, "prs", "last_month"), FakeLambdaContext())
+    handler(coldstart.section_event(token, name, "prs", "last_month"), FakeLambdaContext())
     openai.reset_counts()
-    response = handler(_section_event(token, name, "prs", "last_week"), FakeLambdaContext())
+    response = handler(coldstart.section_event(token, name, "prs", "last_week"), FakeLambdaContext())
     assert response["statusCode"] == 200, response
     results["last_week_after_last_month"] = {
         "item_summary_requests": openai.count("item_summaries"),
@@ -548,7 +536,9 @@ def main(argv: list[str] | None = None) -> int:
         _write("seed", seed)
         if args.only_cold_start:
             print("cold start ...", file=sys.stderr)
-            start = coldstart.measure(token, _section_event(token, HIT_REPO, "prs"), args.cold_start_pairs)
+            start = coldstart.measure(
+                token, coldstart.section_event(token, HIT_REPO, "prs"), args.cold_start_pairs
+            )
             _write("cold_start", start)
             print(json.dumps(start, indent=2))
             return 0
@@ -561,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
             cold = measure_cold_reports(github, openai, token)
         _write("cold_report_requests", cold)
         print("cold start ...", file=sys.stderr)
-        start = coldstart.measure(token, _section_event(token, HIT_REPO, "prs"), args.cold_start_pairs)
+        start = coldstart.measure(
+            token, coldstart.section_event(token, HIT_REPO, "prs"), args.cold_start_pairs
+        )
         _write("cold_start", start)
         clean = _measured("cleanup", alone["cleanup"])
         warm = _measured("warming", alone["warming"])

@@ -7,6 +7,10 @@ session (401 otherwise).
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # for the import only: the entry point freezes what it built and turns it back on
+
 import datetime as dt
 from typing import Literal
 

@@ -8,6 +8,10 @@ once with the patch text it received (an unknown patch is a 404: the route expla
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # for the import only: the entry point freezes what it built and turns it back on
+
 from aws_lambda_powertools.event_handler import Response
 
 from oss_tldr.api import create_app, lambda_entrypoint

@@ -210,7 +210,7 @@ def test_signing_keys_come_from_secrets_manager_when_configured(engine, settings
 def test_record_audit_writes_actor_action_target_and_time(make_user, db):
     from oss_tldr.db.engine import session_scope
     from oss_tldr.db.models import AuditLog
-    from oss_tldr.identity import record_audit
+    from oss_tldr.identity.audit import record_audit
 
     make_user(id=4, login="admin")
     with session_scope() as session:

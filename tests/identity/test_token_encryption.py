@@ -8,7 +8,6 @@ from moto import mock_aws
 from sqlalchemy import text, update
 
 from oss_tldr.db.models import GitHubToken
-from oss_tldr.identity import github_token_for
 from oss_tldr.identity.crypto import (
     DecryptionFailed,
     KmsKeyProvider,
@@ -17,7 +16,7 @@ from oss_tldr.identity.crypto import (
     unseal,
     user_context,
 )
-from oss_tldr.identity.tokens import load_sealed_token
+from oss_tldr.identity.tokens import github_token_for, load_sealed_token
 
 FAKE_TOKEN = "gho_fake_plaintext_token_0123456789"
 

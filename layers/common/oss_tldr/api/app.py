@@ -15,6 +15,7 @@ before it hands the request to the resolver; a refused request never reaches the
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import threading
 from collections.abc import Callable
@@ -145,6 +146,19 @@ def _routes_with_body(app: APIGatewayHttpResolver) -> frozenset[str]:
 _ONE_INVOCATION_AT_A_TIME = threading.Lock()
 
 
+def _end_of_init() -> None:
+    """The end of a function's initialisation (its module is imported, its resolver built): what the import
+    built lives as long as the process, so it is frozen out of the collector's generations
+    (``gc.freeze``), then the collector, off since the module's first line, is turned back on.
+
+    An API function's ``app.py`` starts with ``gc.disable()``: its import allocates some 90,000 objects that
+    the collector would otherwise walk about 200 times (60-200 ms of a cold start measured here); a request
+    then only scans what it allocated itself, and a SnapStart snapshot holds a collector state with nothing
+    to do (the ``gc.freeze`` documentation's advice before a ``fork``, which a restore resembles)."""
+    gc.freeze()
+    gc.enable()
+
+
 def lambda_entrypoint(
     app: APIGatewayHttpResolver, routes: RouteTable, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -157,6 +171,7 @@ def lambda_entrypoint(
     that order); what authentication found reaches the route through the resolver's context. Anything
     else (an unknown path, a CORS preflight) goes straight to the resolver (404, 204)."""
     snapstart.register()  # in the Lambda runtime only (SnapStart's restore hooks)
+    _end_of_init()
     matcher = RouteMatcher(routes)
     cors = _cors()
     with_body = functools.cache(lambda: _routes_with_body(app))  # built only for a non-JSON content type

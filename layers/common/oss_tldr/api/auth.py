@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from oss_tldr.db.engine import session_scope
+from oss_tldr.db.engine import connection_scope
 from oss_tldr.errors import Forbidden, Unauthorized
 from oss_tldr.identity.sessions import SessionClaims, decode_session_token, load_active_session
 from oss_tldr.settings import get_settings
@@ -76,8 +76,8 @@ def token_claims(authorization_header: str | None) -> SessionClaims:
 def authenticate(authorization_header: str | None) -> Principal:
     """The signed-in caller, or :class:`Unauthorized` (401)."""
     claims = token_claims(authorization_header)
-    with session_scope() as session:
-        active = load_active_session(session, claims)
+    with connection_scope() as conn:
+        active = load_active_session(conn, claims)
         login = active.user.login
     return Principal(
         user_id=claims.user_id,

@@ -21,11 +21,17 @@ import functools
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    # What a Core statement runs on: a connection of ``connection_scope`` or an ORM session of
+    # ``session_scope`` (a function written for the hit path serves both).
+    Executor = Connection | Session
 
 from oss_tldr.errors import ConfigurationError, DatabaseUnavailable
 from oss_tldr.settings import Settings, get_settings
@@ -118,6 +124,10 @@ def get_engine() -> Engine:
 
 @functools.cache
 def _session_factory() -> sessionmaker[Session]:
+    # The ORM is imported by the first unit of work that needs it, not with the engine: a hit path works on
+    # Core connections (``connection_scope``) and never loads it (docs/performance.md, cold start).
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
 
 
@@ -130,25 +140,41 @@ def reset_engine() -> None:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any error, maps connection loss to 503."""
-    session = _session_factory()()
+def _unavailable_on_connection_loss() -> Iterator[None]:
+    """A lost or unreachable database is the 503 :class:`DatabaseUnavailable`; any other error passes."""
     try:
-        yield session
-        session.commit()
+        yield
     except OperationalError as exc:
-        session.rollback()
         raise DatabaseUnavailable() from exc
     except DBAPIError as exc:
-        session.rollback()
         if exc.connection_invalidated:
             raise DatabaseUnavailable() from exc
         raise
-    except BaseException:
-        session.rollback()
-        raise
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One ORM unit of work: commits on success, rolls back on any error, maps connection loss to 503."""
+    session = _session_factory()()
+    try:
+        with _unavailable_on_connection_loss():
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
     finally:
         session.close()
+
+
+@contextmanager
+def connection_scope() -> Iterator[Connection]:
+    """``session_scope`` on a Core connection, for the hit paths: one transaction, committed on success and
+    rolled back on any error, connection loss mapped to 503, and no ORM imported (their statements are
+    built on :mod:`oss_tldr.db.tables`)."""
+    with _unavailable_on_connection_loss(), get_engine().begin() as conn:
+        yield conn
 
 
 def ping() -> bool:

@@ -1,6 +1,5 @@
-"""Identity: GitHub OAuth sign-in, session tokens, encrypted GitHub tokens, users and the audit log."""
+"""Identity: GitHub OAuth sign-in, session tokens, encrypted GitHub tokens, users and the audit log.
 
-from oss_tldr.identity.audit import record_audit
-from oss_tldr.identity.tokens import github_token_for
-
-__all__ = ["github_token_for", "record_audit"]
+Every statement here is Core, on :mod:`oss_tldr.db.tables`: authenticating a request (every protected route
+of every function) never imports the ORM. The package imports none of its modules itself.
+"""

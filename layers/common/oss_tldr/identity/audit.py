@@ -7,12 +7,14 @@ Retention is the scheduled cleanup's job (rows older than the retention period a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
 
-from oss_tldr.db.models import AuditLog
+from oss_tldr.db.tables import audit_log
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
 
 SIGN_IN = "auth.sign_in"
 SIGN_OUT = "auth.sign_out"
@@ -22,7 +24,7 @@ REPOSITORY_REPORTS_INVALIDATED = "admin.repository_reports_invalidated"
 
 
 def record_audit(
-    session: Session,
+    session: Executor,
     *,
     actor_user_id: int | None,
     action: str,
@@ -32,7 +34,7 @@ def record_audit(
 ) -> None:
     """Add one audit row in ``session``'s transaction. ``details`` must hold no secrets."""
     session.execute(
-        insert(AuditLog).values(
+        insert(audit_log).values(
             actor_user_id=actor_user_id,
             action=action,
             target_type=target_type,

@@ -21,12 +21,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import User
+from oss_tldr.db.engine import connection_scope
+from oss_tldr.db.tables import users
 from oss_tldr.errors import BadRequest, Forbidden
 from oss_tldr.identity.oauth import store_sign_in
 from oss_tldr.identity.sessions import IssuedSession
 from oss_tldr.identity.tokens import seal_github_token
+from oss_tldr.identity.users import USER_COLUMNS
 from oss_tldr.settings import get_settings
 
 LOCAL_USER_ID_BASE = 2**62  # above every GitHub id, below Postgres' bigint maximum (2**63 - 1)
@@ -56,10 +57,13 @@ def issue_local_session(
         )
     if not LOGIN.fullmatch(login or ""):
         raise BadRequest(f"{login!r} is not a GitHub login.", code="invalid_login")
-    with session_scope() as session:
-        existing = session.scalar(
-            select(User).where(func.lower(User.login) == login.lower()).order_by(User.id).limit(1)
-        )
+    with connection_scope() as session:
+        existing = session.execute(
+            select(*USER_COLUMNS)
+            .where(func.lower(users.c.login) == login.lower())
+            .order_by(users.c.id)
+            .limit(1)
+        ).one_or_none()
         # An existing user keeps the profile their last GitHub sign-in stored.
         profile: dict[str, Any] = (
             {"id": existing.id, "login": existing.login, "name": existing.name}
@@ -69,6 +73,6 @@ def issue_local_session(
         )
     # Sealing may be a KMS round trip: outside the transaction, as complete_login does it.
     sealed = seal_github_token(profile["id"], github_token) if github_token else None
-    with session_scope() as session:
+    with connection_scope() as session:
         _, issued = store_sign_in(session, profile, sealed, local=True)
     return issued

@@ -16,14 +16,13 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import OAuthState, User
+from oss_tldr.db.engine import connection_scope
+from oss_tldr.db.tables import oauth_states
 from oss_tldr.errors import BadRequest, Unauthorized
 from oss_tldr.github.payloads import UserProfile
 from oss_tldr.identity import audit
@@ -36,9 +35,12 @@ from oss_tldr.identity.sessions import (
     revoke_session,
 )
 from oss_tldr.identity.tokens import save_sealed_token, seal_github_token
-from oss_tldr.identity.users import UserOut, get_user, upsert_user, user_out
+from oss_tldr.identity.users import UserOut, get_user, upsert_user
 from oss_tldr.settings import get_settings
 from oss_tldr.text import has_unstorable
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
 
 SCOPE = "repo read:user"
 STATE_TTL = dt.timedelta(minutes=10)
@@ -88,10 +90,11 @@ def start_login(client: str | None = None) -> LoginStart:
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: a valid PKCE verifier
     now = dt.datetime.now(dt.UTC)
-    with session_scope() as session:
-        session.execute(delete(OAuthState).where(OAuthState.expires_at < now))  # housekeeping
+    with connection_scope() as session:
+        states = oauth_states.c
+        session.execute(delete(oauth_states).where(states.expires_at < now))  # housekeeping
         session.execute(
-            insert(OAuthState).values(
+            insert(oauth_states).values(
                 state_hash=_sha256(state),
                 code_verifier=verifier,
                 redirect_uri=app.redirect_uri,
@@ -101,12 +104,12 @@ def start_login(client: str | None = None) -> LoginStart:
         )
         if client is not None:
             older = (
-                select(OAuthState.state_hash)
-                .where(OAuthState.client_key == client)
-                .order_by(OAuthState.created_at.desc(), OAuthState.expires_at.desc())
+                select(states.state_hash)
+                .where(states.client_key == client)
+                .order_by(states.created_at.desc(), states.expires_at.desc())
                 .offset(MAX_PENDING_STATES_PER_CLIENT)
             )
-            session.execute(delete(OAuthState).where(OAuthState.state_hash.in_(older)))
+            session.execute(delete(oauth_states).where(states.state_hash.in_(older)))
     params = {"client_id": app.client_id}
     if app.redirect_uri:
         params["redirect_uri"] = app.redirect_uri
@@ -131,11 +134,12 @@ def _required(value: str | None, name: str) -> str:
 
 def consume_state(state: str) -> str:
     """The PKCE verifier of ``state``, which is deleted in the same statement (single use)."""
-    with session_scope() as session:
+    with connection_scope() as session:
+        states = oauth_states.c
         row = session.execute(
-            delete(OAuthState)
-            .where(OAuthState.state_hash == _sha256(state))
-            .returning(OAuthState.code_verifier, OAuthState.expires_at)
+            delete(oauth_states)
+            .where(states.state_hash == _sha256(state))
+            .returning(states.code_verifier, states.expires_at)
         ).one_or_none()
     if row is None:
         raise BadRequest(
@@ -158,20 +162,19 @@ def complete_login(code: str | None, state: str | None) -> SignedIn:
     grant = github_users.exchange_oauth_code(app, code, verifier)
     profile = github_users.fetch_authenticated_user(grant.access_token)
     sealed = seal_github_token(profile.id, grant.access_token)
-    with session_scope() as session:
+    with connection_scope() as session:
         user, issued = store_sign_in(session, profile, sealed, grant.scope)
-        out = user_out(user)
-    return SignedIn(access_token=issued.token, expires_at=issued.expires_at, user=out)
+    return SignedIn(access_token=issued.token, expires_at=issued.expires_at, user=user)
 
 
 def store_sign_in(
-    session: Session,
+    session: Executor,
     profile: UserProfile | Mapping[str, Any],
     sealed: Sealed | None,
     scopes: str | None = None,
     *,
     local: bool = False,
-) -> tuple[User, IssuedSession]:
+) -> tuple[UserOut, IssuedSession]:
     """The one write of a sign-in, in the caller's transaction: the user upserted, the GitHub token stored
     sealed (when there is one), a session opened and the ``auth.sign_in`` audit row (``local``: issued by
     :mod:`oss_tldr.identity.local`, not through GitHub)."""
@@ -196,22 +199,22 @@ def validate_session(token: str | None) -> UserOut | None:
         return None
     try:
         claims = decode_session_token(token)
-        with session_scope() as session:
-            return user_out(load_active_session(session, claims).user)
+        with connection_scope() as session:
+            return load_active_session(session, claims).user
     except Unauthorized:
         return None
 
 
 def current_user(user_id: int) -> UserOut:
-    with session_scope() as session:
+    with connection_scope() as session:
         user = get_user(session, user_id)
-        if user is None:
-            raise Unauthorized("The session has ended; sign in again.", code="session_revoked")
-        return user_out(user)
+    if user is None:
+        raise Unauthorized("The session has ended; sign in again.", code="session_revoked")
+    return user
 
 
 def logout(user_id: int, session_id: str) -> None:
-    with session_scope() as session:
+    with connection_scope() as session:
         if revoke_session(session, session_id):
             audit.record_audit(
                 session,

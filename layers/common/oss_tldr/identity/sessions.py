@@ -9,16 +9,20 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jwt
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
-from oss_tldr.db.models import User, UserSession
+from oss_tldr.db.tables import sessions, users
 from oss_tldr.errors import Unauthorized
 from oss_tldr.identity.keys import jwt_key_ring
+from oss_tldr.identity.users import USER_COLUMNS, UserOut, user_out
 from oss_tldr.limits import PG_BIGINT_MAX
 from oss_tldr.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
 
 ALGORITHM = "HS256"
 ISSUER = "oss-tldr"
@@ -48,7 +52,7 @@ class SessionClaims:
 
 @dataclass(frozen=True)
 class ActiveSession:
-    user: User
+    user: UserOut
     session_id: str
 
 
@@ -75,12 +79,12 @@ def sign_session_token(
     return jwt.encode(claims, ring.active_key, algorithm=ALGORITHM, headers={"kid": ring.active})
 
 
-def create_session(session: Session, user_id: int, settings: Settings | None = None) -> IssuedSession:
+def create_session(session: Executor, user_id: int, settings: Settings | None = None) -> IssuedSession:
     """Store a new session row for ``user_id`` and sign its token."""
     settings = settings or get_settings()
     session_id = new_session_id()
     expires_at = _now().replace(microsecond=0) + dt.timedelta(seconds=settings.session_ttl_seconds)
-    session.execute(insert(UserSession).values(id=session_id, user_id=user_id, expires_at=expires_at))
+    session.execute(insert(sessions).values(id=session_id, user_id=user_id, expires_at=expires_at))
     return IssuedSession(
         sign_session_token(user_id, session_id, expires_at, settings), session_id, expires_at
     )
@@ -124,27 +128,28 @@ def decode_session_token(token: str, settings: Settings | None = None) -> Sessio
     return SessionClaims(user_id=user_id, session_id=session_id)
 
 
-def load_active_session(session: Session, claims: SessionClaims) -> ActiveSession:
+def load_active_session(session: Executor, claims: SessionClaims) -> ActiveSession:
     """The signed-in user behind valid claims; :class:`Unauthorized` if the session ended."""
-    user = session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
+    s = sessions.c
+    row = session.execute(
+        select(*USER_COLUMNS)
+        .join_from(sessions, users, s.user_id == users.c.id)
         .where(
-            UserSession.id == claims.session_id,
-            UserSession.user_id == claims.user_id,
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > _now(),
+            s.id == claims.session_id,
+            s.user_id == claims.user_id,
+            s.revoked_at.is_(None),
+            s.expires_at > _now(),
         )
-    )
-    if user is None:
+    ).one_or_none()
+    if row is None:
         raise Unauthorized("The session has ended; sign in again.", code="session_revoked")
-    return ActiveSession(user=user, session_id=claims.session_id)
+    return ActiveSession(user=user_out(row), session_id=claims.session_id)
 
 
-def revoke_session(session: Session, session_id: str) -> bool:
+def revoke_session(session: Executor, session_id: str) -> bool:
     result = session.execute(
-        update(UserSession)
-        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
         .values(revoked_at=_now())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

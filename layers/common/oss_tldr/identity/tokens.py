@@ -6,21 +6,25 @@ only move sealed bytes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import GitHubToken
+from oss_tldr.db.engine import connection_scope
+from oss_tldr.db.tables import github_tokens
 from oss_tldr.identity.crypto import DecryptionFailed, Sealed, key_provider, seal, unseal, user_context
 from oss_tldr.observability import logger
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
 
 
 def seal_github_token(user_id: int, token: str) -> Sealed:
     return seal(token, user_context(user_id))
 
 
-def save_sealed_token(session: Session, user_id: int, sealed: Sealed, scopes: str | None = None) -> None:
+def save_sealed_token(session: Executor, user_id: int, sealed: Sealed, scopes: str | None = None) -> None:
     values = {
         "ciphertext": sealed.ciphertext,
         "nonce": sealed.nonce,
@@ -29,14 +33,17 @@ def save_sealed_token(session: Session, user_id: int, sealed: Sealed, scopes: st
         "scopes": scopes,
     }
     session.execute(
-        insert(GitHubToken)
+        insert(github_tokens)
         .values(user_id=user_id, **values)
-        .on_conflict_do_update(index_elements=[GitHubToken.user_id], set_=values)
+        .on_conflict_do_update(index_elements=[github_tokens.c.user_id], set_=values)
     )
 
 
-def load_sealed_token(session: Session, user_id: int) -> Sealed | None:
-    row = session.scalar(select(GitHubToken).where(GitHubToken.user_id == user_id))
+def load_sealed_token(session: Executor, user_id: int) -> Sealed | None:
+    t = github_tokens.c
+    row = session.execute(
+        select(t.ciphertext, t.nonce, t.encrypted_data_key, t.key_provider).where(t.user_id == user_id)
+    ).one_or_none()
     if row is None:
         return None
     return Sealed(row.ciphertext, row.nonce, row.encrypted_data_key, row.key_provider)
@@ -46,7 +53,7 @@ def github_token_for(user_id: int) -> str | None:
     """The user's GitHub token in clear, or None when none is stored or it cannot be opened.
 
     Uses its own short database session, closed before decryption (and before any GitHub call)."""
-    with session_scope() as session:
+    with connection_scope() as session:
         sealed = load_sealed_token(session, user_id)
     if sealed is None:
         return None

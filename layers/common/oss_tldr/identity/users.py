@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
-from oss_tldr.db.models import User
+from oss_tldr.db.tables import users
 from oss_tldr.github.payloads import UserProfile, user_profile
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
+
+# What a user is to the API: the columns of ``UserOut``, in its order.
+USER_COLUMNS = (users.c.id, users.c.login, users.c.name, users.c.email, users.c.avatar_url)
 
 
 class UserOut(BaseModel):
@@ -24,7 +29,12 @@ class UserOut(BaseModel):
     avatar_url: str | None = None
 
 
-def upsert_user(session: Session, profile: UserProfile | Mapping[str, Any]) -> User:
+def user_out(row: Row[Unpack[tuple[Any, ...]]]) -> UserOut:
+    """The user of a row selected with :data:`USER_COLUMNS`."""
+    return UserOut(id=row.id, login=row.login, name=row.name, email=row.email, avatar_url=row.avatar_url)
+
+
+def upsert_user(session: Executor, profile: UserProfile | Mapping[str, Any]) -> UserOut:
     """Insert or refresh the user of a GitHub ``/user`` payload (validated by
     :class:`~oss_tldr.github.payloads.UserProfile`: strings cleaned and within their columns, the avatar
     only when it is GitHub's)."""
@@ -35,15 +45,11 @@ def upsert_user(session: Session, profile: UserProfile | Mapping[str, Any]) -> U
         "email": profile.email or None,
         "avatar_url": profile.avatar_url,
     }
-    stmt = insert(User).values(id=profile.id, **values)
-    upsert = stmt.on_conflict_do_update(index_elements=[User.id], set_=values).returning(User)
-    user: User = session.scalars(upsert, execution_options={"populate_existing": True}).one()
-    return user
+    stmt = insert(users).values(id=profile.id, **values)
+    upsert = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=values).returning(*USER_COLUMNS)
+    return user_out(session.execute(upsert).one())
 
 
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.scalar(select(User).where(User.id == user_id))
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(id=user.id, login=user.login, name=user.name, email=user.email, avatar_url=user.avatar_url)
+def get_user(session: Executor, user_id: int) -> UserOut | None:
+    row = session.execute(select(*USER_COLUMNS).where(users.c.id == user_id)).one_or_none()
+    return None if row is None else user_out(row)

@@ -1,0 +1,68 @@
+"""Core descriptions of the tables the hit paths touch, so that a cold start serving a hit never imports
+SQLAlchemy's ORM or builds the declarative models (about a fifth of a function's import time; measured in
+docs/performance.md, cold start).
+
+Each is a lightweight ``sqlalchemy.table`` clause naming only the columns its statements read or write,
+with the column's type where it binds or loads a value (JSONB, timestamps). The schema itself stays in
+:mod:`oss_tldr.db.models` and the migrations: ``tests/layer/test_tables.py`` checks every clause here
+against the model of the same table (each column exists there, with the same type), so this module cannot
+drift from it. Statements that need the ORM's unit of work keep using the models, on the miss paths.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, DateTime, LargeBinary, String, TableClause, column, table
+from sqlalchemy.dialects.postgresql import JSONB
+
+_TIMESTAMP = DateTime(timezone=True)
+
+users = table(
+    "users",
+    column("id", BigInteger),
+    column("login", String),
+    column("name", String),
+    column("email", String),
+    column("avatar_url", String),
+)
+
+sessions = table(
+    "sessions",
+    column("id", String),
+    column("user_id", BigInteger),
+    column("expires_at", _TIMESTAMP),
+    column("revoked_at", _TIMESTAMP),
+)
+
+oauth_states = table(
+    "oauth_states",
+    column("state_hash", String),
+    column("code_verifier", String),
+    column("redirect_uri", String),
+    column("client_key", String),
+    column("created_at", _TIMESTAMP),
+    column("expires_at", _TIMESTAMP),
+)
+
+github_tokens = table(
+    "github_tokens",
+    column("user_id", BigInteger),
+    column("ciphertext", LargeBinary),
+    column("nonce", LargeBinary),
+    column("encrypted_data_key", LargeBinary),
+    column("key_provider", String),
+    column("scopes", String),
+)
+
+audit_log = table(
+    "audit_log",
+    column("actor_user_id", BigInteger),
+    column("action", String),
+    column("target_type", String),
+    column("target_id", String),
+    column("details", JSONB),
+)
+
+
+def all_tables() -> dict[str, TableClause]:
+    """Every clause of this module by table name (what the agreement test walks)."""
+    return {value.name: value for value in globals().values() if isinstance(value, TableClause)}
