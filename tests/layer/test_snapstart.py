@@ -79,6 +79,22 @@ def test_the_entry_point_registers_the_hooks_once(runtime_hooks):
     assert runtime_hooks == {"before": [snapstart.before_snapshot], "after": [snapstart.after_restore]}
 
 
+def test_the_snapshot_holds_the_modules_a_miss_would_import(runtime_hooks, monkeypatch):
+    """What an entry point primes is imported before the snapshot, not at import (the cold start without
+    SnapStart) and not by the first miss after a restore."""
+    from oss_tldr.api import create_app, lambda_entrypoint
+
+    imported: list[str] = []
+    monkeypatch.setattr(snapstart, "_primed", [])
+    monkeypatch.setattr(snapstart.importlib, "import_module", imported.append)
+    lambda_entrypoint(create_app(), {}, prime=("oss_tldr.reports.service", "oss_tldr.db.models"))
+    lambda_entrypoint(create_app(), {}, prime=("oss_tldr.db.models",))  # once each
+    assert imported == []
+    [before] = runtime_hooks["before"]
+    before()
+    assert imported == ["oss_tldr.reports.service", "oss_tldr.db.models"]
+
+
 def test_a_restore_disposes_the_pooled_connections_and_the_next_one_gets_a_new_token(
     runtime_hooks, proxy_engine
 ):

@@ -160,7 +160,11 @@ def _end_of_init() -> None:
 
 
 def lambda_entrypoint(
-    app: APIGatewayHttpResolver, routes: RouteTable, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    app: APIGatewayHttpResolver,
+    routes: RouteTable,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    prime: tuple[str, ...] = (),
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda handler for ``app``, whose routes and their :class:`~oss_tldr.api.auth.Access` are
     ``routes`` (route key, exactly as in template.yaml, to access level): logger context with the API
@@ -169,8 +173,11 @@ def lambda_entrypoint(
 
     A request for one of ``routes`` is admitted first (:func:`oss_tldr.api.checks.admit`: 413, 401, 422, in
     that order); what authentication found reaches the route through the resolver's context. Anything
-    else (an unknown path, a CORS preflight) goes straight to the resolver (404, 204)."""
-    snapstart.register()  # in the Lambda runtime only (SnapStart's restore hooks)
+    else (an unknown path, a CORS preflight) goes straight to the resolver (404, 204).
+
+    ``prime``: the modules the function's miss paths import when they first run (kept off the import for
+    the cold start), imported before a SnapStart snapshot instead (:mod:`oss_tldr.api.snapstart`)."""
+    snapstart.register(prime)  # in the Lambda runtime only (SnapStart's restore hooks)
     _end_of_init()
     matcher = RouteMatcher(routes)
     cors = _cors()
