@@ -17,7 +17,6 @@ from oss_tldr.api import create_app, lambda_entrypoint
 from oss_tldr.api.auth import Access, current_principal
 from oss_tldr.api.responses import REPO_REF_DOC, errors
 from oss_tldr.limits import PG_BIGINT_MAX
-from oss_tldr.reports import imports
 from oss_tldr.repos import tracking
 from oss_tldr.repos.schemas import RepositoryOut
 
@@ -112,6 +111,9 @@ def untrack_id(id: Annotated[int, Path(ge=1, le=PG_BIGINT_MAX)]) -> RemovedRespo
 
 @app.post("/api/v1/users/me/import", responses=errors(429, 502))
 def import_local_storage(body: ImportRequest) -> ImportResponse:
+    # The import's modules (report shapes and records, the ORM models) load on this route only (cold start).
+    from oss_tldr.reports import imports
+
     result = imports.import_local_storage(current_principal(app).user_id, body.repos, body.reports)
     return ImportResponse(
         repositories_imported=result.repositories_imported,

@@ -11,7 +11,18 @@ drift from it. Statements that need the ORM's unit of work keep using the models
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, LargeBinary, String, TableClause, column, table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    TableClause,
+    Text,
+    column,
+    table,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 _TIMESTAMP = DateTime(timezone=True)
@@ -60,6 +71,39 @@ audit_log = table(
     column("target_type", String),
     column("target_id", String),
     column("details", JSONB),
+)
+
+
+# Repositories and tracking (oss_tldr.repos.store): the tracked list, the untracking and the row upsert.
+repositories = table(
+    "repositories",
+    column("id", Integer),
+    column("full_name", String),
+    column("owner", String),
+    column("name", String),
+    column("github_id", BigInteger),
+    column("description", Text),
+    column("html_url", String),
+    column("is_private", Boolean),
+    column("is_fork", Boolean),
+    column("is_archived", Boolean),
+    column("language", String),
+    column("stargazers_count", Integer),
+    column("github_updated_at", _TIMESTAMP),
+)
+
+repository_aliases = table(
+    "repository_aliases",
+    column("full_name", String),
+    column("repository_id", Integer),
+)
+
+user_repositories = table(
+    "user_repositories",
+    column("id", Integer),
+    column("user_id", BigInteger),
+    column("repository_id", Integer),
+    column("added_at", _TIMESTAMP),
 )
 
 

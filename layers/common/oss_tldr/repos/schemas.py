@@ -13,12 +13,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Row
 
 from oss_tldr import urls
-from oss_tldr.db.models import Repository
+from oss_tldr.db.tables import repositories
 from oss_tldr.github import payloads
 from oss_tldr.github.payloads import RepositoryPayload
 from oss_tldr.timestamps import parse_timestamp
+
+_r = repositories.c
+# What a stored repository is to the API: the ``repositories`` columns :func:`from_row` reads.
+REPOSITORY_COLUMNS = (
+    _r.id,
+    _r.github_id,
+    _r.name,
+    _r.owner,
+    _r.description,
+    _r.html_url,
+    _r.is_private,
+    _r.is_fork,
+    _r.is_archived,
+    _r.language,
+    _r.stargazers_count,
+    _r.github_updated_at,
+)
 
 
 class RepositoryOut(BaseModel):
@@ -61,7 +79,8 @@ def from_github(payload: RepositoryPayload | Mapping[str, Any]) -> RepositoryOut
     )
 
 
-def from_row(row: Repository) -> RepositoryOut:
+def from_row(row: Row[*tuple[Any, ...]]) -> RepositoryOut:
+    """The contract's shape of a row selected with :data:`REPOSITORY_COLUMNS`."""
     return RepositoryOut(
         id=row.github_id if row.github_id is not None else row.id,
         name=row.name,

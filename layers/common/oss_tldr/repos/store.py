@@ -1,18 +1,27 @@
-"""Data access for tracking: ``repositories`` (shared metadata cache) and ``user_repositories``."""
+"""Data access for tracking: ``repositories`` (shared metadata cache) and ``user_repositories``.
+
+Core statements on :mod:`oss_tldr.db.tables`, so the tracked list (a hit path) loads no ORM on a cold
+start; each function takes an ``Executor``, so the ORM session of a larger unit of work (the import, the
+report generation) runs the same statements.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
-from oss_tldr.db.models import Repository, RepositoryAlias, UserRepository
+from oss_tldr.db.tables import repositories, repository_aliases, user_repositories
 from oss_tldr.github.payloads import RepositoryPayload
-from oss_tldr.repos.schemas import row_values
+from oss_tldr.repos.schemas import REPOSITORY_COLUMNS, row_values
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
+
+_repos, _aliases, _tracking = repositories.c, repository_aliases.c, user_repositories.c
 
 
 @dataclass(frozen=True)
@@ -21,31 +30,31 @@ class KnownRepository:
     is_private: bool
 
 
-def _unlist_name(session: Session, full_name: str, keep_id: int | None) -> None:
+def _unlist_name(session: Executor, full_name: str, keep_id: int | None) -> None:
     """Free ``full_name`` for the repository GitHub gives it now: a row of another repository still under
     that name (deleted or renamed away since) keeps its tracking and reports but is no longer found by
     the name (its key becomes ``~<id>/<name>``, which no owner/name can be); an alias of it goes."""
-    stale = select(Repository.id).where(Repository.full_name == full_name)
+    stale = select(_repos.id).where(_repos.full_name == full_name)
     if keep_id is not None:
-        stale = stale.where(Repository.id != keep_id)
+        stale = stale.where(_repos.id != keep_id)
     for row_id in session.scalars(stale.with_for_update()).all():
         session.execute(
-            update(Repository).where(Repository.id == row_id).values(full_name=f"~{row_id}/{full_name}"[:255])
+            update(repositories).where(_repos.id == row_id).values(full_name=f"~{row_id}/{full_name}"[:255])
         )
-    session.execute(delete(RepositoryAlias).where(RepositoryAlias.full_name == full_name))
+    session.execute(delete(repository_aliases).where(_aliases.full_name == full_name))
 
 
-def _alias(session: Session, name: str, repository_id: int) -> None:
-    stmt = insert(RepositoryAlias).values(full_name=name, repository_id=repository_id)
+def _alias(session: Executor, name: str, repository_id: int) -> None:
+    stmt = insert(repository_aliases).values(full_name=name, repository_id=repository_id)
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[RepositoryAlias.full_name], set_={"repository_id": stmt.excluded.repository_id}
+            index_elements=[_aliases.full_name], set_={"repository_id": stmt.excluded.repository_id}
         )
     )
 
 
 def upsert_repository_row(
-    session: Session, payload: RepositoryPayload | Mapping[str, Any], *, asked: str | None = None
+    session: Executor, payload: RepositoryPayload | Mapping[str, Any], *, asked: str | None = None
 ) -> KnownRepository:
     """Insert or refresh the cached metadata of a GitHub repository payload (the one mapping of a payload
     to a ``repositories`` row, shared by tracking, import and report generation).
@@ -59,9 +68,7 @@ def upsert_repository_row(
     known = None
     if github_id is not None:
         known = session.execute(
-            select(Repository.id, Repository.full_name)
-            .where(Repository.github_id == github_id)
-            .with_for_update()
+            select(_repos.id, _repos.full_name).where(_repos.github_id == github_id).with_for_update()
         ).first()
     if known is not None:
         if known.full_name != name:
@@ -69,24 +76,24 @@ def upsert_repository_row(
             if not known.full_name.startswith("~"):
                 _alias(session, known.full_name, known.id)
         row = session.execute(
-            update(Repository)
-            .where(Repository.id == known.id)
+            update(repositories)
+            .where(_repos.id == known.id)
             .values(**values)
-            .returning(Repository.id, Repository.is_private)
+            .returning(_repos.id, _repos.is_private)
         ).one()
     else:
         holder = session.execute(
-            select(Repository.id, Repository.github_id).where(Repository.full_name == name).with_for_update()
+            select(_repos.id, _repos.github_id).where(_repos.full_name == name).with_for_update()
         ).first()
         if holder is not None and github_id is not None and holder.github_id not in (None, github_id):
             _unlist_name(session, name, keep_id=None)  # the name now belongs to another repository
-        session.execute(delete(RepositoryAlias).where(RepositoryAlias.full_name == name))
-        stmt = insert(Repository).values(**values)
+        session.execute(delete(repository_aliases).where(_aliases.full_name == name))
+        stmt = insert(repositories).values(**values)
         row = session.execute(
             stmt.on_conflict_do_update(
-                index_elements=[Repository.full_name],
+                index_elements=[_repos.full_name],
                 set_={k: stmt.excluded[k] for k in values if k != "full_name"},
-            ).returning(Repository.id, Repository.is_private)
+            ).returning(_repos.id, _repos.is_private)
         ).one()
     if asked is not None and asked.lower() != name:
         # GitHub leads the asked name here now: a row still under it (another repository's, renamed since
@@ -96,60 +103,60 @@ def upsert_repository_row(
     return KnownRepository(int(row.id), bool(row.is_private))
 
 
-def upsert_repository(session: Session, payload: RepositoryPayload | Mapping[str, Any]) -> int:
+def upsert_repository(session: Executor, payload: RepositoryPayload | Mapping[str, Any]) -> int:
     """:func:`upsert_repository_row`'s ``repositories.id``."""
     return upsert_repository_row(session, payload).id
 
 
-def track(session: Session, user_id: int, repository_id: int) -> bool:
+def track(session: Executor, user_id: int, repository_id: int) -> bool:
     """True when a tracking row was added (False: already tracked)."""
     result = session.execute(
-        insert(UserRepository)
+        insert(user_repositories)
         .values(user_id=user_id, repository_id=repository_id)
-        .on_conflict_do_nothing(index_elements=[UserRepository.user_id, UserRepository.repository_id])
-        .returning(UserRepository.id)
+        .on_conflict_do_nothing(index_elements=[_tracking.user_id, _tracking.repository_id])
+        .returning(_tracking.id)
     )
     return result.scalar_one_or_none() is not None
 
 
-def tracked(session: Session, user_id: int) -> list[Repository]:
+def tracked(session: Executor, user_id: int) -> list[Row[*tuple[Any, ...]]]:
+    """The user's tracked repositories, newest first, as :data:`~oss_tldr.repos.schemas.REPOSITORY_COLUMNS`
+    rows."""
     return list(
-        session.scalars(
-            select(Repository)
-            .join(UserRepository, UserRepository.repository_id == Repository.id)
-            .where(UserRepository.user_id == user_id)
-            .order_by(UserRepository.added_at.desc(), UserRepository.id.desc())
+        session.execute(
+            select(*REPOSITORY_COLUMNS)
+            .join_from(user_repositories, repositories, _tracking.repository_id == _repos.id)
+            .where(_tracking.user_id == user_id)
+            .order_by(_tracking.added_at.desc(), _tracking.id.desc())
         )
     )
 
 
-def untrack_by_name(session: Session, user_id: int, full_name_key: str) -> bool:
-    ids = select(Repository.id).where(Repository.full_name == full_name_key).scalar_subquery()
+def untrack_by_name(session: Executor, user_id: int, full_name_key: str) -> bool:
+    ids = select(_repos.id).where(_repos.full_name == full_name_key).scalar_subquery()
     result = session.execute(
-        delete(UserRepository)
-        .where(UserRepository.user_id == user_id, UserRepository.repository_id == ids)
-        .returning(UserRepository.id)
+        delete(user_repositories)
+        .where(_tracking.user_id == user_id, _tracking.repository_id == ids)
+        .returning(_tracking.id)
     )
     return bool(result.all())
 
 
-def untrack_by_github_id(session: Session, user_id: int, github_id: int) -> bool:
-    ids = select(Repository.id).where(Repository.github_id == github_id)
+def untrack_by_github_id(session: Executor, user_id: int, github_id: int) -> bool:
+    ids = select(_repos.id).where(_repos.github_id == github_id)
     result = session.execute(
-        delete(UserRepository)
-        .where(UserRepository.user_id == user_id, UserRepository.repository_id.in_(ids))
-        .returning(UserRepository.id)
+        delete(user_repositories)
+        .where(_tracking.user_id == user_id, _tracking.repository_id.in_(ids))
+        .returning(_tracking.id)
     )
     return bool(result.all())
 
 
-def known_repositories(session: Session, full_name_keys: Iterable[str]) -> dict[str, KnownRepository]:
+def known_repositories(session: Executor, full_name_keys: Iterable[str]) -> dict[str, KnownRepository]:
     keys = list(full_name_keys)
     if not keys:
         return {}
     rows = session.execute(
-        select(Repository.full_name, Repository.id, Repository.is_private).where(
-            Repository.full_name.in_(keys)
-        )
+        select(_repos.full_name, _repos.id, _repos.is_private).where(_repos.full_name.in_(keys))
     )
     return {row.full_name: KnownRepository(row.id, row.is_private) for row in rows}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oss_tldr.db.engine import session_scope
+from oss_tldr.db.engine import connection_scope
 from oss_tldr.errors import BadRequest, NotFound
 from oss_tldr.github.errors import GitHubForbidden, GitHubUnauthorized
 from oss_tldr.github.payloads import RepositoryPayload
@@ -49,27 +49,27 @@ def track_repository(user_id: int, repo_url: str) -> RepositoryOut:
     payload = _visible(user_github_token(user_id), owner, repo)
     if payload is None:
         raise NotFound("No such repository, or you cannot see it.", code="repository_not_found")
-    with session_scope() as session:
-        store.track(session, user_id, store.upsert_repository(session, payload))
+    with connection_scope() as conn:
+        store.track(conn, user_id, store.upsert_repository(conn, payload))
     return from_github(payload)
 
 
 def tracked_repositories(user_id: int) -> list[RepositoryOut]:
-    with session_scope() as session:
-        return [from_row(row) for row in store.tracked(session, user_id)]
+    with connection_scope() as conn:
+        return [from_row(row) for row in store.tracked(conn, user_id)]
 
 
 def untrack_repository(user_id: int, repo_url: str) -> bool:
     owner, repo = parse_repo_ref(repo_url)
-    with session_scope() as session:
-        return store.untrack_by_name(session, user_id, full_name_key(owner, repo))
+    with connection_scope() as conn:
+        return store.untrack_by_name(conn, user_id, full_name_key(owner, repo))
 
 
 def untrack_repository_id(user_id: int, repository_id: int) -> bool:
     """Untrack by the ``id`` the API shows; False when the caller does not track it (only the caller's
     own rows are ever touched, so this says nothing about other users)."""
-    with session_scope() as session:
-        return store.untrack_by_github_id(session, user_id, repository_id)
+    with connection_scope() as conn:
+        return store.untrack_by_github_id(conn, user_id, repository_id)
 
 
 def user_repositories(user_id: int, per_page: int) -> list[RepositoryOut]:
