@@ -11,7 +11,7 @@ drift from it. Statements that need the ORM's unit of work keep using the models
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, LargeBinary, String, TableClause, column, table
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, TableClause, column, table
 from sqlalchemy.dialects.postgresql import JSONB
 
 _TIMESTAMP = DateTime(timezone=True)
@@ -60,6 +60,21 @@ audit_log = table(
     column("target_type", String),
     column("target_id", String),
     column("details", JSONB),
+)
+
+
+# A repository found by name or GitHub id (oss_tldr.repos.names; a webhook delivery's repository).
+repositories = table(
+    "repositories",
+    column("id", Integer),
+    column("full_name", String),
+    column("github_id", BigInteger),
+)
+
+repository_aliases = table(
+    "repository_aliases",
+    column("full_name", String),
+    column("repository_id", Integer),
 )
 
 

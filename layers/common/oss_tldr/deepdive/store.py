@@ -14,7 +14,7 @@ from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import DeepDive, FilePatch, PatchExplanation, PatchSet, Repository
 from oss_tldr.deepdive.models import NO_PATCH, Patch, PatchSource, patch_hash
 from oss_tldr.reports.access import remembered
-from oss_tldr.reports.models import repository_id_for
+from oss_tldr.repos.names import repository_id_for
 
 MAX_SOURCES = 20  # repositories checked for one patch text (the same patch in many forks)
 

@@ -5,7 +5,7 @@ One transaction per delivery:
 1. ``INSERT INTO webhook_deliveries … ON CONFLICT (delivery_id) DO NOTHING``: a delivery GitHub sends again
    (its redelivery keeps the ``X-GitHub-Delivery`` id) inserts nothing and does nothing else;
 2. for :data:`REPORT_EVENTS` on a repository this service knows — by its GitHub id (``repository.id``)
-   first, else by ``repository.full_name`` through its aliases (:func:`oss_tldr.reports.models.
+   first, else by ``repository.full_name`` through its aliases (:func:`oss_tldr.repos.names.
    repository_id_for`), never a row whose different GitHub id says the name is another repository's now —
    every live shared report of it gets ``expires_at = now()``: the next request for it is a miss and
    regenerates it (users' own imported copies are theirs and stay untouched). Once stale-while-revalidate
@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Report, Repository, WebhookDelivery
 from oss_tldr.deepdive import store as deepdive_store
-from oss_tldr.reports.models import repository_id_for
+from oss_tldr.repos.names import repository_id_for
 
 # The events whose activity a report shows (issues, pull requests and their comments and reviews).
 REPORT_EVENTS = frozenset({"issues", "issue_comment", "pull_request", "pull_request_review"})
