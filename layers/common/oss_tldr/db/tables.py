@@ -77,6 +77,38 @@ repository_aliases = table(
     column("repository_id", Integer),
 )
 
+# Webhook deliveries (oss_tldr.webhooks.deliveries): the delivery's row, and what an activity event marks
+# stale: the repository's live shared reports and its deep-dive rows (oss_tldr.deepdive.store).
+webhook_deliveries = table(
+    "webhook_deliveries",
+    column("delivery_id", String),
+    column("event", String),
+    column("action", String),
+    column("repository_github_id", BigInteger),
+    column("repository_full_name", String),
+    column("processed_at", _TIMESTAMP),
+)
+
+reports = table(
+    "reports",
+    column("id", Integer),
+    column("repository_id", Integer),
+    column("owner_user_id", BigInteger),
+    column("expires_at", _TIMESTAMP),
+)
+
+pr_patch_sets = table(
+    "pr_patch_sets",
+    column("repository_id", Integer),
+    column("checked_at", _TIMESTAMP),
+)
+
+deep_dives = table(
+    "deep_dives",
+    column("repository_id", Integer),
+    column("checked_at", _TIMESTAMP),
+)
+
 
 def all_tables() -> dict[str, TableClause]:
     """Every clause of this module by table name (what the agreement test walks)."""
