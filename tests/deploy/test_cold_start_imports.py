@@ -81,7 +81,6 @@ def _run(directory: str, event: dict[str, Any], status: int, database_url: str) 
 # logical id -> why its hit path still loads the ORM (empty when every function is done)
 NOT_YET = {
     "ReportsFunction": "the route module imports the generation's modules",
-    "WebhooksFunction": "the delivery is stored through the ORM models",
     "DeepDiveFunction": "the patch lookup reads through the ORM models",
 }
 

@@ -36,3 +36,11 @@ def test_a_type_mismatch_is_caught():
 
     wrong = table("users", column("id", Integer))
     assert type(wrong.c.id.type) is not type(Base.metadata.tables["users"].c.id.type)
+
+
+def test_one_clause_per_table_named_after_it():
+    """A second clause of the same table (another branch's columns) would be a second description to keep."""
+    from sqlalchemy import TableClause
+
+    named = {name: value for name, value in vars(tables).items() if isinstance(value, TableClause)}
+    assert all(name == clause.name for name, clause in named.items()), named

@@ -74,7 +74,8 @@ audit_log = table(
 )
 
 
-# Repositories and tracking (oss_tldr.repos.store): the tracked list, the untracking and the row upsert.
+# Repositories and tracking (oss_tldr.repos.store: the tracked list, the untracking, the row upsert;
+# oss_tldr.repos.names: a repository found by name, a webhook delivery's included).
 repositories = table(
     "repositories",
     column("id", Integer),
@@ -104,6 +105,38 @@ user_repositories = table(
     column("user_id", BigInteger),
     column("repository_id", Integer),
     column("added_at", _TIMESTAMP),
+)
+
+# Webhook deliveries (oss_tldr.webhooks.deliveries): the delivery's row, and what an activity event marks
+# stale: the repository's live shared reports and its deep-dive rows (oss_tldr.deepdive.store).
+webhook_deliveries = table(
+    "webhook_deliveries",
+    column("delivery_id", String),
+    column("event", String),
+    column("action", String),
+    column("repository_github_id", BigInteger),
+    column("repository_full_name", String),
+    column("processed_at", _TIMESTAMP),
+)
+
+reports = table(
+    "reports",
+    column("id", Integer),
+    column("repository_id", Integer),
+    column("owner_user_id", BigInteger),
+    column("expires_at", _TIMESTAMP),
+)
+
+pr_patch_sets = table(
+    "pr_patch_sets",
+    column("repository_id", Integer),
+    column("checked_at", _TIMESTAMP),
+)
+
+deep_dives = table(
+    "deep_dives",
+    column("repository_id", Integer),
+    column("checked_at", _TIMESTAMP),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,9 +13,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import DeepDive, FilePatch, PatchExplanation, PatchSet, Repository
+from oss_tldr.db.tables import deep_dives, pr_patch_sets
 from oss_tldr.deepdive.models import NO_PATCH, Patch, PatchSource, patch_hash
 from oss_tldr.reports.access import remembered
-from oss_tldr.reports.models import repository_id_for
+from oss_tldr.repos.names import repository_id_for
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
 
 MAX_SOURCES = 20  # repositories checked for one patch text (the same patch in many forks)
 
@@ -221,15 +226,15 @@ def save_deep_dive(
 
 
 # --------------------------------------------------------------------------------- webhooks
-def expire_repository(session: Session, repository_id: int) -> None:
+def expire_repository(executor: Executor, repository_id: int) -> None:
     """GitHub said something changed in the repository (a webhook, in the delivery's own transaction):
     its stored patch sets and deep dives are no longer fresh, so the next request asks GitHub whether the
-    head or the thread moved (one request; nothing is fetched or written again when it did not)."""
+    head or the thread moved (one request; nothing is fetched or written again when it did not). Core
+    statements (:mod:`oss_tldr.db.tables`), on the delivery's connection."""
     never = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    for model in (PatchSet, DeepDive):
-        session.execute(
-            update(model)
-            .where(model.repository_id == repository_id, model.checked_at > never)
+    for clause in (pr_patch_sets, deep_dives):
+        executor.execute(
+            update(clause)
+            .where(clause.c.repository_id == repository_id, clause.c.checked_at > never)
             .values(checked_at=never)
-            .execution_options(synchronize_session=False)
         )

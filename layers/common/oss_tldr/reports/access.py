@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Repository, RepositoryAccessCheck
-from oss_tldr.reports.models import Visibility, repository_id_for
+from oss_tldr.reports.models import Visibility
+from oss_tldr.repos.names import repository_id_for
 
 
 def remembered(user_id: Any, repository_id: Any) -> Exists:

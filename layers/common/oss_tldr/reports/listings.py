@@ -17,7 +17,8 @@ from oss_tldr.errors import BadRequest, NotFound
 from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import records
-from oss_tldr.reports.models import Keyset, SummaryRow, repository_id_for
+from oss_tldr.reports.models import Keyset, SummaryRow
+from oss_tldr.repos.names import repository_id_for
 from oss_tldr.windows import TIMEFRAMES, is_timeframe
 
 MAX_REPORT_ID = PG_INTEGER_MAX  # reports.id is a Postgres integer: a larger id is bad input, not a query

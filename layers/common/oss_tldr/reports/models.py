@@ -14,30 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select
+from sqlalchemy import ColumnElement, and_
 
 from oss_tldr.content_models import ReportStats
-from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, RepositoryAlias
+from oss_tldr.db.models import Report, ReportGeneration, ReportJob
+from oss_tldr.repos.names import repository_id_for
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
-
-
-def repository_id_for(full_name: Any) -> ScalarSelect[Any]:
-    """The ``repositories.id`` a name leads to: the row's current name, else a name it had before a rename
-    or transfer (``repository_aliases``). The one rule of every lookup by name (the cache hit spells it in
-    its SQL: :mod:`oss_tldr.reports.hit`). ``full_name``: a name, or a column of lower-case names."""
-    key = full_name.lower() if isinstance(full_name, str) else full_name
-    # Each lookup reads its own table, correlated to nothing else but the column it is given: without
-    # correlate_except, a column's table (report_jobs) would join each lookup as a FROM of its own (one row
-    # per job: "more than one row returned by a subquery" once there are two jobs).
-    by_name = select(Repository.id).where(Repository.full_name == key).correlate_except(Repository)
-    by_alias = (
-        select(RepositoryAlias.repository_id)
-        .where(RepositoryAlias.full_name == key)
-        .correlate_except(RepositoryAlias)
-    )
-    return select(func.coalesce(by_name.scalar_subquery(), by_alias.scalar_subquery())).scalar_subquery()
 
 
 def report_key_where(

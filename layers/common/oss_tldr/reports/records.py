@@ -25,8 +25,8 @@ from oss_tldr.reports.models import (
     ReportPayload,
     ReportSlot,
     StoredReport,
-    repository_id_for,
 )
+from oss_tldr.repos.names import repository_id_for
 from oss_tldr.text import pg_json, pg_text
 
 # A report names its repository as GitHub displays it (``Octo/Hello``), like the repositories API does;

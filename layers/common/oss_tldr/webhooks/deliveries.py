@@ -5,7 +5,7 @@ One transaction per delivery:
 1. ``INSERT INTO webhook_deliveries … ON CONFLICT (delivery_id) DO NOTHING``: a delivery GitHub sends again
    (its redelivery keeps the ``X-GitHub-Delivery`` id) inserts nothing and does nothing else;
 2. for :data:`REPORT_EVENTS` on a repository this service knows — by its GitHub id (``repository.id``)
-   first, else by ``repository.full_name`` through its aliases (:func:`oss_tldr.reports.models.
+   first, else by ``repository.full_name`` through its aliases (:func:`oss_tldr.repos.names.
    repository_id_for`), never a row whose different GitHub id says the name is another repository's now —
    every live shared report of it gets ``expires_at = now()``: the next request for it is a miss and
    regenerates it (users' own imported copies are theirs and stay untouched). Once stale-while-revalidate
@@ -17,20 +17,26 @@ One transaction per delivery:
 3. ``processed_at = now()``.
 
 ``ping`` and any other event are stored and processed without further effect.
+
+The statements are Core, on :mod:`oss_tldr.db.tables` and a ``connection_scope`` connection: storing a
+delivery loads neither SQLAlchemy's ORM nor the declarative models (cold start, docs/performance.md). Only
+an activity event on a known repository imports the deep-dive store, which still does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import Report, Repository, WebhookDelivery
-from oss_tldr.deepdive import store as deepdive_store
-from oss_tldr.reports.models import repository_id_for
+from oss_tldr.db.engine import connection_scope
+from oss_tldr.db.tables import reports, repositories, webhook_deliveries
+from oss_tldr.repos.names import repository_id_for
+
+if TYPE_CHECKING:
+    from oss_tldr.db.engine import Executor
 
 # The events whose activity a report shows (issues, pull requests and their comments and reviews).
 REPORT_EVENTS = frozenset({"issues", "issue_comment", "pull_request", "pull_request_review"})
@@ -80,16 +86,15 @@ class DeliveryResult:
         }
 
 
-def _known_repository(session: Any, github_id: int | None, full_name: str | None) -> int | None:
+def _known_repository(executor: Executor, github_id: int | None, full_name: str | None) -> int | None:
+    r = repositories.c
     if github_id is not None:
-        found = session.scalar(select(Repository.id).where(Repository.github_id == github_id))
+        found = executor.execute(select(r.id).where(r.github_id == github_id)).scalar()
         if found is not None:
             return int(found)
     if full_name is None:
         return None
-    by_name = session.execute(
-        select(Repository.id, Repository.github_id).where(Repository.id == repository_id_for(full_name))
-    ).first()
+    by_name = executor.execute(select(r.id, r.github_id).where(r.id == repository_id_for(full_name))).first()
     if by_name is None:
         return None
     if github_id is not None and by_name.github_id is not None and by_name.github_id != github_id:
@@ -97,12 +102,35 @@ def _known_repository(session: Any, github_id: int | None, full_name: str | None
     return int(by_name.id)
 
 
+def _mark_stale(executor: Executor, repository_id: int) -> int:
+    """Step 2 of the module docstring: the number of live shared reports marked stale."""
+    # Deferred for cold start only (the deep-dive store imports the ORM models, which a ping never needs);
+    # webhooks sits above deepdive in the layers contract, so this hides no cycle.
+    from oss_tldr.deepdive import store as deepdive_store
+
+    deepdive_store.expire_repository(executor, repository_id)
+    rp = reports.c
+    return len(
+        executor.execute(
+            update(reports)
+            .where(
+                rp.repository_id == repository_id,
+                rp.owner_user_id.is_(None),
+                or_(rp.expires_at.is_(None), rp.expires_at > func.now()),
+            )
+            .values(expires_at=func.now())
+            .returning(rp.id)
+        ).all()
+    )
+
+
 def handle_delivery(delivery: Delivery) -> DeliveryResult:
     """Store ``delivery`` once and apply its effect, in one transaction (see the module docstring)."""
     github_id, full_name = delivery.repository
-    with session_scope() as session:
-        stored = session.execute(
-            insert(WebhookDelivery)
+    w = webhook_deliveries.c
+    with connection_scope() as conn:
+        stored = conn.execute(
+            insert(webhook_deliveries)
             .values(
                 delivery_id=delivery.delivery_id,
                 event=delivery.event,
@@ -110,34 +138,20 @@ def handle_delivery(delivery: Delivery) -> DeliveryResult:
                 repository_github_id=github_id,
                 repository_full_name=full_name,
             )
-            .on_conflict_do_nothing(index_elements=[WebhookDelivery.delivery_id])
-            .returning(WebhookDelivery.delivery_id)
+            .on_conflict_do_nothing(index_elements=[w.delivery_id])
+            .returning(w.delivery_id)
         ).first()
         handled = delivery.event in REPORT_EVENTS or delivery.event == PING
         if stored is None:
             return DeliveryResult(delivery.delivery_id, delivery.event, True, handled, 0)
         stale = 0
         if delivery.event in REPORT_EVENTS:
-            repository_id = _known_repository(session, github_id, full_name)
+            repository_id = _known_repository(conn, github_id, full_name)
             if repository_id is not None:
-                deepdive_store.expire_repository(session, repository_id)
-                stale = len(
-                    session.execute(
-                        update(Report)
-                        .where(
-                            Report.repository_id == repository_id,
-                            Report.owner_user_id.is_(None),
-                            or_(Report.expires_at.is_(None), Report.expires_at > func.now()),
-                        )
-                        .values(expires_at=func.now())
-                        .returning(Report.id)
-                        .execution_options(synchronize_session=False)
-                    ).all()
-                )
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.delivery_id == delivery.delivery_id)
+                stale = _mark_stale(conn, repository_id)
+        conn.execute(
+            update(webhook_deliveries)
+            .where(w.delivery_id == delivery.delivery_id)
             .values(processed_at=func.now())
-            .execution_options(synchronize_session=False)
         )
     return DeliveryResult(delivery.delivery_id, delivery.event, False, handled, stale)
