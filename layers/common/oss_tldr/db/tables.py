@@ -11,7 +11,7 @@ drift from it. Statements that need the ORM's unit of work keep using the models
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, LargeBinary, String, TableClause, column, table
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, LargeBinary, String, TableClause, column, table
 from sqlalchemy.dialects.postgresql import JSONB
 
 _TIMESTAMP = DateTime(timezone=True)
@@ -60,6 +60,30 @@ audit_log = table(
     column("target_type", String),
     column("target_id", String),
     column("details", JSONB),
+)
+
+
+# reports: what a repository's name leads to and the remembered private-access checks (reports.access,
+# reports.models.repository_id_for; the section hit itself is raw SQL in reports.hit)
+repositories = table(
+    "repositories",
+    column("id", Integer),
+    column("full_name", String),
+    column("is_private", Boolean),
+)
+
+repository_aliases = table(
+    "repository_aliases",
+    column("full_name", String),
+    column("repository_id", Integer),
+)
+
+repository_access_checks = table(
+    "repository_access_checks",
+    column("user_id", BigInteger),
+    column("repository_id", Integer),
+    column("verified_at", _TIMESTAMP),
+    column("expires_at", _TIMESTAMP),
 )
 
 
