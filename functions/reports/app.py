@@ -31,8 +31,8 @@ from oss_tldr.api.responses import (
 )
 from oss_tldr.errors import Unauthorized
 from oss_tldr.repo_refs import OPTIONAL_REPO_REF_DOC, parse_repo_ref
-from oss_tldr.reports import listings, queue, service
-from oss_tldr.reports.models import Keyset, StoredReport, SummaryRow
+from oss_tldr.reports import queue, service
+from oss_tldr.reports.models import MAX_ACCESS_ID, MAX_REPORT_ID, Keyset, StoredReport, SummaryRow
 from oss_tldr.reports.schemas import (
     GenerateRequest,
     Invalidated,
@@ -58,7 +58,7 @@ ROUTES = {
 }
 app = create_app()
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-ReportId = Annotated[int, Path(ge=1, le=listings.MAX_REPORT_ID)]  # reports.id is a Postgres integer
+ReportId = Annotated[int, Path(ge=1, le=MAX_REPORT_ID)]  # reports.id is a Postgres integer
 # Checked by the logic (400 with its own code, as the contract says), documented here.
 Timeframe = Annotated[str, Query(max_length=20, json_schema_extra=TIMEFRAME_DOC)]
 Cursor = Annotated[str | None, Query(max_length=200, json_schema_extra=CURSOR_DOC)]
@@ -260,8 +260,10 @@ def report_by_id(report_id: ReportId) -> Report:
 
 @app.get("/api/v1/users/me/reports", responses=errors(400))
 def my_reports(limit: Limit = 20, cursor: Cursor = None) -> ReportPage:
+    from oss_tldr.reports import listings  # cold start: the listings' ORM, not the section hit's import
+
     principal, _ = _caller()
-    after = decode_cursor(cursor, max_id=listings.MAX_ACCESS_ID)
+    after = decode_cursor(cursor, max_id=MAX_ACCESS_ID)
     return _page(*listings.my_reports(principal.user_id, limit=limit, after=after))
 
 
@@ -272,15 +274,19 @@ def all_reports(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> ReportPage:
+    from oss_tldr.reports import listings  # cold start: the listings' ORM, not the section hit's import
+
     principal, _ = _caller()
     require_admin(principal)
     full_name, timeframe = listings.admin_filter(repo, timeframe)  # 400s of the filters before the cursor's
-    after = decode_cursor(cursor, max_id=listings.MAX_REPORT_ID)
+    after = decode_cursor(cursor, max_id=MAX_REPORT_ID)
     return _page(*listings.all_reports(full_name=full_name, timeframe=timeframe, limit=limit, after=after))
 
 
 @app.delete("/api/v1/reports/<report_id>", responses=errors(403, 404))
 def invalidate_report(report_id: ReportId) -> Invalidated:
+    from oss_tldr.reports import listings  # cold start: the listings' ORM, not the section hit's import
+
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=listings.invalidate_report(principal.user_id, report_id))
@@ -288,6 +294,8 @@ def invalidate_report(report_id: ReportId) -> Invalidated:
 
 @app.delete("/api/v1/reports", responses=errors(400, 403))
 def invalidate_repository(repo: RepoRef) -> Invalidated:
+    from oss_tldr.reports import listings  # cold start: the listings' ORM, not the section hit's import
+
     principal, _ = _caller()
     require_admin(principal)
     return Invalidated(deleted=listings.invalidate_repository(principal.user_id, repo))

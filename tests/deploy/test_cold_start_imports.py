@@ -24,12 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = coldstart.SCRIPT + "\nimport gc\nprint(json.dumps({'gc_enabled': gc.isenabled()}))\n"
 
 
-def _stored_report(engine, full_name: str) -> None:
+def _stored_report(engine, full_name: str, *, expires_at: dt.datetime | None = None) -> None:
     from oss_tldr.reports.service import current_fingerprint
     from oss_tldr.windows import window_for
 
     owner, name = full_name.split("/")
     window, fingerprint = window_for("last_week"), current_fingerprint()
+    if expires_at is None:
+        expires_at = max(window.expires_at, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     with engine.begin() as conn:
         repo_id = conn.execute(
             text(
@@ -48,7 +50,7 @@ def _stored_report(engine, full_name: str) -> None:
                 "r": repo_id,
                 "s": window.start,
                 "e": window.end,
-                "x": max(window.expires_at, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)),
+                "x": expires_at,
                 "summariser": fingerprint.summariser,
                 "prompt": fingerprint.prompt_version,
             },
@@ -60,8 +62,33 @@ def cases(request) -> dict[str, tuple[str, dict[str, Any], int]]:
     return {}
 
 
-def _run(directory: str, event: dict[str, Any], status: int, database_url: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}"}
+def _running_refresh(engine, full_name: str) -> None:
+    """A live lease of the current key: its one refresh runs (the stale hit queues nothing)."""
+    from oss_tldr.windows import window_for
+
+    window = window_for("last_week")
+    key = {"repo": full_name.lower(), "tf": "last_week", "s": window.start, "e": window.end}
+    with engine.begin() as conn:
+        job_id = conn.execute(
+            text(
+                "INSERT INTO report_jobs (id, repo, timeframe, timeframe_start, timeframe_end, status) "
+                "VALUES (gen_random_uuid(), :repo, :tf, :s, :e, 'in_progress') RETURNING id"
+            ),
+            key,
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO report_generations (repo, timeframe, timeframe_start, timeframe_end, job_id, "
+                "lease_expires_at) VALUES (:repo, :tf, :s, :e, :job, now() + interval '5 minutes')"
+            ),
+            {**key, "job": job_id},
+        )
+
+
+def _run(
+    directory: str, event: dict[str, Any], status: int, database_url: str, **extra_env: str
+) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}", **extra_env}
     env["DATABASE_URL"] = database_url
     env["GITHUB_WEBHOOK_SECRET"] = coldstart.WEBHOOK_SECRET
     done = subprocess.run(  # noqa: S603 - this interpreter, the repository's own script
@@ -80,7 +107,6 @@ def _run(directory: str, event: dict[str, Any], status: int, database_url: str) 
 
 # logical id -> why its hit path still loads the ORM (empty when every function is done)
 NOT_YET = {
-    "ReportsFunction": "the route module imports the generation's modules",
     "DeepDiveFunction": "the patch lookup reads through the ORM models",
 }
 
@@ -111,3 +137,21 @@ def test_a_cold_hit_loads_neither_the_orm_nor_the_openai_sdk(logical_id, engine,
     assert result["sqlalchemy_orm"] is False
     assert result["openai"] is False
     assert result["gc_enabled"] is True
+
+
+def test_a_cold_stale_hit_whose_refresh_runs_loads_neither_the_orm_nor_the_openai_sdk(
+    engine, database_url, make_user
+):
+    """Stale-while-revalidate (a report queue configured): a report past its expiry is served stale, and
+    when its one refresh already runs (a live lease) the hit queues nothing, so it loads the ORM no more
+    than a live hit (queueing a refresh imports the leases' and jobs' modules when it happens)."""
+    user = make_user(id=7002, login="stale")
+    _stored_report(
+        engine, "bench-org/repo-0001", expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    )
+    _running_refresh(engine, "bench-org/repo-0001")
+    event = coldstart.section_event(user.token, "bench-org/repo-0001", "prs")
+    queue = "https://sqs.us-east-1.amazonaws.com/000000000000/reports"
+    result = _run("functions/reports", event, 200, database_url, REPORT_QUEUE_URL=queue)
+    assert result["sqlalchemy_orm"] is False
+    assert result["openai"] is False

@@ -74,8 +74,8 @@ audit_log = table(
 )
 
 
-# Repositories and tracking (oss_tldr.repos.store: the tracked list, the untracking, the row upsert;
-# oss_tldr.repos.names: a repository found by name, a webhook delivery's included).
+# Repositories (oss_tldr.repos.store: the tracked list, the untracking, the row upsert;
+# oss_tldr.repos.names: a repository found by name; reports.access: its visibility).
 repositories = table(
     "repositories",
     column("id", Integer),
@@ -137,6 +137,16 @@ deep_dives = table(
     "deep_dives",
     column("repository_id", Integer),
     column("checked_at", _TIMESTAMP),
+)
+
+
+# The remembered private-access checks (reports.access).
+repository_access_checks = table(
+    "repository_access_checks",
+    column("user_id", BigInteger),
+    column("repository_id", Integer),
+    column("verified_at", _TIMESTAMP),
+    column("expires_at", _TIMESTAMP),
 )
 
 

@@ -1,6 +1,9 @@
 """What the database knows of a repository for one user: its row (public or private) and the remembered
 positive checks that the user's own token reached a private one (``repository_access_checks``, valid for
 ``PRIVATE_ACCESS_TTL_SECONDS``). One short transaction per function; none is open across a GitHub call.
+
+Core statements on :mod:`oss_tldr.db.tables` (the hit path's visibility checks load no ORM); the rule of a
+remembered access is a self-contained ``EXISTS``, so the ORM statements of the miss paths embed it too.
 """
 
 from __future__ import annotations
@@ -11,21 +14,23 @@ from typing import Any
 from sqlalchemy import Exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import Repository, RepositoryAccessCheck
+from oss_tldr.db.engine import connection_scope, session_scope
+from oss_tldr.db.tables import repositories, repository_access_checks
 from oss_tldr.reports.models import Visibility
 from oss_tldr.repos.names import repository_id_for
+
+_checks = repository_access_checks
 
 
 def remembered(user_id: Any, repository_id: Any) -> Exists:
     """The one rule of a remembered access: a check of this user and repository that has not expired.
     ``user_id`` and ``repository_id`` are values or column expressions (for correlated use)."""
     return (
-        select(RepositoryAccessCheck.user_id)
+        select(_checks.c.user_id)
         .where(
-            RepositoryAccessCheck.user_id == user_id,
-            RepositoryAccessCheck.repository_id == repository_id,
-            RepositoryAccessCheck.expires_at > func.now(),
+            _checks.c.user_id == user_id,
+            _checks.c.repository_id == repository_id,
+            _checks.c.expires_at > func.now(),
         )
         .exists()
     )
@@ -45,33 +50,33 @@ def upsert_repository(payload: Any, *, asked: str | None = None) -> tuple[int, b
 
 
 def remember_access(user_id: int, repository_id: int, ttl: dt.timedelta) -> None:
-    stmt = pg_insert(RepositoryAccessCheck).values(
+    stmt = pg_insert(_checks).values(
         user_id=user_id,
         repository_id=repository_id,
         verified_at=func.now(),
         expires_at=func.now() + ttl,
     )
     stmt = stmt.on_conflict_do_update(
-        index_elements=[RepositoryAccessCheck.user_id, RepositoryAccessCheck.repository_id],
+        index_elements=[_checks.c.user_id, _checks.c.repository_id],
         set_={"verified_at": stmt.excluded.verified_at, "expires_at": stmt.excluded.expires_at},
     )
-    with session_scope() as session:
-        session.execute(stmt)
+    with connection_scope() as conn:
+        conn.execute(stmt)
 
 
 def has_remembered_access(user_id: int, repository_id: int) -> bool:
-    with session_scope() as session:
-        return bool(session.scalar(select(remembered(user_id, repository_id))))
+    with connection_scope() as conn:
+        return bool(conn.scalar(select(remembered(user_id, repository_id))))
 
 
 def repository_visibility(full_name: str, user_id: int | None) -> Visibility | None:
     """The known ``repositories`` row of ``full_name`` (by its name or a former one) and the user's
     remembered access; None when the repository was never looked up. One statement."""
-    with session_scope() as session:
-        row = session.execute(
-            select(Repository.is_private, remembered(user_id, Repository.id).label("access_ok")).where(
-                Repository.id == repository_id_for(full_name)
-            )
+    with connection_scope() as conn:
+        row = conn.execute(
+            select(
+                repositories.c.is_private, remembered(user_id, repositories.c.id).label("access_ok")
+            ).where(repositories.c.id == repository_id_for(full_name))
         ).first()
     if row is None:
         return None

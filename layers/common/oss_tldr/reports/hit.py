@@ -3,7 +3,7 @@
 The report row is found through the lower-case ``repositories.full_name`` and the cache-key unique index
 of the shared rows (``owner_user_id IS NULL``, the rule of ``CacheKey.report_where`` written in SQL), with
 the caller's access recorded by a data-modifying CTE of the same statement, under the one access rule of
-:data:`oss_tldr.reports.records.ACCESS_RECORD_INTERVAL`. Raw SQL compiled once per shape: the hit path is
+:data:`oss_tldr.reports.models.ACCESS_RECORD_INTERVAL`. Raw SQL compiled once per shape: the hit path is
 the one that must stay close to a bare ``SELECT``.
 """
 
@@ -16,8 +16,7 @@ from sqlalchemy import text
 
 from oss_tldr.content_models import ReportStats
 from oss_tldr.db.engine import get_engine
-from oss_tldr.reports.models import Fingerprint, SectionHit
-from oss_tldr.reports.records import ACCESS_RECORD_INTERVAL
+from oss_tldr.reports.models import ACCESS_RECORD_INTERVAL, Fingerprint, SectionHit
 
 # Section name -> the hit statement's expression. A whitelist (it is interpolated into the statement). JSON
 # sections come back as JSON text, spliced into the response as is: no parse and re-dump on a hit.

@@ -1,7 +1,7 @@
 """The report listings: a user's history and the admin's list of the cache, as keyset pages, and the
 admin's invalidation entry points. Positions are :data:`Keyset` values; the API encodes them as opaque
-cursors (``oss_tldr.api.pagination``) and decodes a cursor back, range-checked against the id column
-named here (:data:`MAX_ACCESS_ID`, :data:`MAX_REPORT_ID`).
+cursors (``oss_tldr.api.pagination``) and decodes a cursor back, range-checked against the range of
+the keyset's id column (``reports.models.MAX_ACCESS_ID``, ``MAX_REPORT_ID``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,11 @@ from sqlalchemy.engine import Row
 from oss_tldr.db.engine import session_scope
 from oss_tldr.db.models import Report, Repository, UserReportAccess
 from oss_tldr.errors import BadRequest, NotFound
-from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from oss_tldr.repo_refs import parse_repo_ref
 from oss_tldr.reports import records
 from oss_tldr.reports.models import Keyset, SummaryRow
 from oss_tldr.repos.names import repository_id_for
 from oss_tldr.windows import TIMEFRAMES, is_timeframe
-
-MAX_REPORT_ID = PG_INTEGER_MAX  # reports.id is a Postgres integer: a larger id is bad input, not a query
-MAX_ACCESS_ID = PG_BIGINT_MAX  # user_report_access.id is a bigint (the keyset of the caller's history)
 
 Page = tuple[list[SummaryRow], Keyset | None]  # the rows and the position after them (None: the last page)
 

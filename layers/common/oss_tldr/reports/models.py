@@ -4,6 +4,10 @@ The cache is made of **shared** rows only (``owner_user_id IS NULL``): every loo
 the generation's upsert and the admin listing see nothing else. A row with an owner is a user's own
 imported copy (``oss_tldr.reports.imports``), reachable only by id and only by its owner. Which row of a
 key is meant — the shared one or one user's own — is said once, by :func:`report_key_where`.
+
+Every hit path imports this module, so it loads no ORM (cold start, docs/performance.md): the name lookup
+is Core (:mod:`oss_tldr.db.tables`), and the predicates on the models' columns, which only the ORM
+statements of the miss paths use, import the models when first built.
 """
 
 from __future__ import annotations
@@ -12,16 +16,29 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, and_
 
 from oss_tldr.content_models import ReportStats
-from oss_tldr.db.models import Report, ReportGeneration, ReportJob
+from oss_tldr.limits import PG_BIGINT_MAX, PG_INTEGER_MAX
 from oss_tldr.repos.names import repository_id_for
+
+if TYPE_CHECKING:
+    from oss_tldr.db.models import ReportGeneration, ReportJob
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
+
+# The one rule of recording that a user opened a report: at most once per ACCESS_RECORD_INTERVAL and user
+# and report. The SPA's four section requests (and reloads) then cost one write, and a repeated open is a
+# read-only statement. The history lists by this moment, so an open within the interval does not move a
+# report up. ``records.access_upsert`` writes by it; the cache hit's statement (``reports.hit``) applies
+# the same interval in SQL.
+ACCESS_RECORD_INTERVAL = dt.timedelta(minutes=1)
+
+MAX_REPORT_ID = PG_INTEGER_MAX  # reports.id is a Postgres integer: a larger id is bad input, not a query
+MAX_ACCESS_ID = PG_BIGINT_MAX  # user_report_access.id is a bigint (the keyset of the caller's history)
 
 
 def report_key_where(
@@ -29,6 +46,8 @@ def report_key_where(
 ) -> ColumnElement[bool]:
     """The one predicate of "the report row of a key": the shared row (``owner_user_id`` None) or one
     user's own imported copy. ``repository_id`` is an id or a scalar subquery of one."""
+    from oss_tldr.db.models import Report  # cold start: ORM statements only (see the module docstring)
+
     owner = Report.owner_user_id.is_(None) if owner_user_id is None else Report.owner_user_id == owner_user_id
     return and_(
         Report.repository_id == repository_id,
@@ -62,10 +81,14 @@ class CacheKey:
         }
 
     def lease_where(self) -> ColumnElement[bool]:
+        from oss_tldr.db.models import ReportGeneration  # cold start: ORM statements only (module docstring)
+
         return self._where(ReportGeneration)
 
     def job_where(self) -> ColumnElement[bool]:
         """The jobs of the key (every generation it ever had)."""
+        from oss_tldr.db.models import ReportJob  # cold start: ORM statements only (module docstring)
+
         return self._where(ReportJob)
 
     def _where(self, model: type[ReportGeneration] | type[ReportJob]) -> ColumnElement[bool]:

@@ -20,6 +20,7 @@ from oss_tldr.db.models import Report, Repository, UserReportAccess
 from oss_tldr.identity.audit import REPORT_INVALIDATED, REPOSITORY_REPORTS_INVALIDATED, record_audit
 from oss_tldr.reports.access import remembered
 from oss_tldr.reports.models import (
+    ACCESS_RECORD_INTERVAL,
     REPORT_VERSION,
     CacheKey,
     ReportPayload,
@@ -34,11 +35,8 @@ from oss_tldr.text import pg_json, pg_text
 DISPLAY_NAME = (Repository.owner + "/" + Repository.name).label("full_name")
 
 # --------------------------------------------------------------------------------- access records
-# The one rule of recording that a user opened a report: at most once per ACCESS_RECORD_INTERVAL and user
-# and report. The SPA's four section requests (and reloads) then cost one write, and a repeated open is a
-# read-only statement. The history lists by this moment, so an open within the interval does not move a
-# report up. The cache hit's statement (``reports.hit``) applies the same interval in SQL.
-ACCESS_RECORD_INTERVAL = dt.timedelta(minutes=1)
+# At most once per ACCESS_RECORD_INTERVAL and user and report (the rule is stated with the constant, in
+# reports.models, which the cache hit's statement reads without this module's ORM models).
 
 
 def access_upsert(user_id: int, report_id: int, *, opened: bool = True) -> Insert:

@@ -17,7 +17,7 @@ import datetime as dt
 import uuid
 
 from oss_tldr.observability import MetricUnit, logger, metrics
-from oss_tldr.reports import handoff, jobs, queue
+from oss_tldr.reports import queue
 from oss_tldr.reports.models import CacheKey, Fingerprint, JobFailure
 from oss_tldr.settings import get_settings
 from oss_tldr.windows import REFRESH, Window
@@ -41,6 +41,10 @@ def queue_refresh(
 ) -> uuid.UUID | None:
     """Queue the one refresh of the current key of a stale report; the job, or None when a refresh already
     runs (another request claimed it), failed a moment ago, waits for its retry, or could not be queued."""
+    # Imported when a refresh is queued, not with the stale hit's module: the leases and jobs are ORM
+    # statements, which a cold start serving a hit does not load (docs/performance.md, cold start).
+    from oss_tldr.reports import handoff, jobs
+
     key = CacheKey(full_name, window.timeframe, window.start, window.end)
     retry_within = dt.timedelta(seconds=queue.MAX_RETRY_SECONDS)  # a queued job's message comes back by then
     if handoff.failed_or_retrying(key, failed_within=RETRY_AFTER_FAILURE, retry_within=retry_within):

@@ -16,6 +16,10 @@ A request for ``(owner/repo, timeframe)``:
 Who may see what (the requester, private repositories, privacy before the single flight) is
 :mod:`oss_tldr.reports.visibility`; the force quota is :mod:`oss_tldr.reports.quota`; the listings and
 the admin's invalidation are :mod:`oss_tldr.reports.listings`.
+
+Cold start: a cache hit (step 2) loads neither SQLAlchemy's ORM nor the OpenAI SDK (docs/performance.md),
+so the modules of everything else — the single flight, jobs, report records and the force quota, all ORM
+statements — are imported by the functions that use them, each marked "the miss's modules".
 """
 
 from __future__ import annotations
@@ -26,17 +30,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oss_tldr import deadline as request_budget
 from oss_tldr.db.errors import log_exception
 from oss_tldr.errors import BadRequest, DomainError, NotFound, ServiceUnavailable
 from oss_tldr.observability import MetricUnit, metrics
 from oss_tldr.repo_refs import validate_owner_repo
-from oss_tldr.reports import cache, jobs, records, refresh
+from oss_tldr.reports import refresh
 from oss_tldr.reports.hit import find_section
 from oss_tldr.reports.models import SECTIONS, CacheKey, Fingerprint, JobView, SectionHit, StoredReport
-from oss_tldr.reports.quota import ForceQuota
 from oss_tldr.reports.visibility import (
     LOOKED_UP,
     NameMoved,
@@ -50,6 +53,9 @@ from oss_tldr.reports.visibility import (
 )
 from oss_tldr.settings import Settings, get_settings
 from oss_tldr.windows import TIMEFRAMES, Window, is_timeframe, window_for
+
+if TYPE_CHECKING:
+    from oss_tldr.reports import cache
 
 ProgressListener = Callable[[int, str], None]
 
@@ -135,6 +141,7 @@ def generator_for(
 
     def generate(progress: cache.Progress) -> cache.Generated[Any]:
         from oss_tldr.github.activity import fetch_activity  # the cold path only
+        from oss_tldr.reports import cache
         from oss_tldr.reports.content import build_report_content
         from oss_tldr.reports.summarise import get_summariser
 
@@ -170,6 +177,9 @@ def _obtain(
 ) -> tuple[int, bool, uuid.UUID | None]:
     """A report id for the key after a miss: ``(report_id, generated_here, job_id)``. ``asynchronous``: a
     generation this request claims is handed to the worker (:func:`refresh.hand_off`) and followed."""
+    from oss_tldr.reports import cache, jobs  # the miss's modules
+    from oss_tldr.reports.quota import ForceQuota
+
     key = CacheKey(f"{owner}/{repo}", window.timeframe, window.start, window.end)
     establish_visibility(requester, owner, repo, unknown=False)  # before any lease, wait, job or quota
     quota = ForceQuota(requester.user_id)
@@ -280,6 +290,8 @@ def get_section(
         if served is not None:
             return served
     requester.verify_session()  # before anything a miss writes or asks GitHub
+    from oss_tldr.reports import cache  # the miss's modules
+
     _metric("CacheMiss", 1)
     try:
         report_id, generated_here, _ = _obtain(requester, owner, repo, window, force=force, deadline=deadline)
@@ -304,6 +316,8 @@ def _serve_hit(requester: Requester, owner: str, repo: str, section: str, hit: S
         requester.verify_session()  # raises 401 with the precise reason
     if hit.is_private and not hit.access_ok:
         ensure_private_access(requester, owner, repo, hit.repository_id)
+        from oss_tldr.reports import records  # the miss's modules (this one just asked GitHub)
+
         if requester.user_id is not None:
             records.record_access(requester.user_id, hit.report_id)
     _metric("StaleHit" if hit.stale else "CacheHit", 1)
@@ -324,6 +338,8 @@ def _load_for(
     requester: Requester, owner: str, repo: str, report_id: int, generated_here: bool
 ) -> StoredReport:
     """The report after a generation; a waiter checks its own access to a private repository first."""
+    from oss_tldr.reports import records  # the miss's modules
+
     report = _served(records.load_report(report_id))
     if report.is_private and not generated_here:
         ensure_private_access(requester, owner, repo, report.repository_id)
@@ -347,6 +363,8 @@ def generate_report(
     while its refresh is queued), generated here (``asynchronous``: by the worker, followed until
     ``deadline``), or the shared generation's result; :class:`Pending` when that did not finish in time.
     A signed-in requester answered with a job is one of the users who asked for it."""
+    from oss_tldr.reports import cache, jobs, records  # the miss's modules (a hit loads the whole report)
+
     owner, repo, window = validate(owner, repo, timeframe)
     deadline = deadline if deadline is not None else wait_deadline()
     if not force:
@@ -383,6 +401,8 @@ def report_by_id(requester: Requester, report_id: int) -> StoredReport:
     """A stored report by id; private ones only for callers who saw it before (its id in their history, or
     a remembered access check) and whose token still reaches the repository, and a user's own imported
     copy only to that user. Anyone else gets the 404 of a missing id."""
+    from oss_tldr.reports import records  # the miss's modules (a report by id is read through the ORM)
+
     report = records.load_report(report_id, viewer=requester.user_id)
     if report is None or (report.owner_user_id is not None and report.owner_user_id != requester.user_id):
         raise NotFound("Report not found.", code="not_found")
@@ -404,6 +424,8 @@ def report_by_id(requester: Requester, report_id: int) -> StoredReport:
 def job_status(requester: Requester, job_id: str) -> JobView:
     """A job, for the users who asked for it (its claimer, and each request answered with it); anyone else
     gets the unknown job's 404. No GitHub call."""
+    from oss_tldr.reports import jobs  # the miss's modules
+
     try:
         parsed = uuid.UUID(job_id)
     except (ValueError, TypeError) as exc:
