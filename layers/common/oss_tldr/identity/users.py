@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy import Row, select
@@ -29,7 +29,7 @@ class UserOut(BaseModel):
     avatar_url: str | None = None
 
 
-def user_out(row: Row[Unpack[tuple[Any, ...]]]) -> UserOut:
+def user_out(row: Row[*tuple[Any, ...]]) -> UserOut:
     """The user of a row selected with :data:`USER_COLUMNS`."""
     return UserOut(id=row.id, login=row.login, name=row.name, email=row.email, avatar_url=row.avatar_url)
 
