@@ -11,7 +11,18 @@ drift from it. Statements that need the ORM's unit of work keep using the models
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, LargeBinary, String, TableClause, column, table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    TableClause,
+    column,
+    table,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 _TIMESTAMP = DateTime(timezone=True)
@@ -60,6 +71,48 @@ audit_log = table(
     column("target_type", String),
     column("target_id", String),
     column("details", JSONB),
+)
+
+
+# Repositories by name and the remembered private-access checks (reports.models.repository_id_for,
+# reports.access): what every shared answer checks before it is served.
+repositories = table(
+    "repositories",
+    column("id", Integer),
+    column("full_name", String),
+    column("owner", String),
+    column("name", String),
+    column("is_private", Boolean),
+)
+
+repository_aliases = table(
+    "repository_aliases",
+    column("full_name", String),
+    column("repository_id", Integer),
+)
+
+repository_access_checks = table(
+    "repository_access_checks",
+    column("user_id", BigInteger),
+    column("repository_id", Integer),
+    column("verified_at", _TIMESTAMP),
+    column("expires_at", _TIMESTAMP),
+)
+
+# The daily quotas' counters (reports.quota's counting rule, deepdive.quota).
+report_force_usage = table(
+    "report_force_usage",
+    column("user_id", BigInteger),
+    column("day", Date),
+    column("count", Integer),
+)
+
+deep_dive_usage = table(
+    "deep_dive_usage",
+    column("user_id", BigInteger),
+    column("day", Date),
+    column("kind", String),
+    column("count", Integer),
 )
 
 

@@ -4,6 +4,11 @@ The cache is made of **shared** rows only (``owner_user_id IS NULL``): every loo
 the generation's upsert and the admin listing see nothing else. A row with an owner is a user's own
 imported copy (``oss_tldr.reports.imports``), reachable only by id and only by its owner. Which row of a
 key is meant — the shared one or one user's own — is said once, by :func:`report_key_where`.
+
+The hit paths import this module, so it loads no ORM (cold start, docs/performance.md): the name lookup is
+Core (:mod:`oss_tldr.db.tables`, a self-contained subquery an ORM statement embeds as well), and the
+predicates on the report models' columns, which only the ORM statements of the miss paths use, import the
+models when they are built.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select
 
 from oss_tldr.content_models import ReportStats
-from oss_tldr.db.models import Report, ReportGeneration, ReportJob, Repository, RepositoryAlias
+from oss_tldr.db.tables import repositories, repository_aliases
+
+if TYPE_CHECKING:
+    from oss_tldr.db.models import ReportGeneration, ReportJob
 
 SECTIONS = ("prs", "issues", "people", "tldr")
 REPORT_VERSION = 2  # the shape version of the stored JSON (1 = the SPA's localStorage reports)
@@ -31,11 +39,11 @@ def repository_id_for(full_name: Any) -> ScalarSelect[Any]:
     # Each lookup reads its own table, correlated to nothing else but the column it is given: without
     # correlate_except, a column's table (report_jobs) would join each lookup as a FROM of its own (one row
     # per job: "more than one row returned by a subquery" once there are two jobs).
-    by_name = select(Repository.id).where(Repository.full_name == key).correlate_except(Repository)
+    by_name = select(repositories.c.id).where(repositories.c.full_name == key).correlate_except(repositories)
     by_alias = (
-        select(RepositoryAlias.repository_id)
-        .where(RepositoryAlias.full_name == key)
-        .correlate_except(RepositoryAlias)
+        select(repository_aliases.c.repository_id)
+        .where(repository_aliases.c.full_name == key)
+        .correlate_except(repository_aliases)
     )
     return select(func.coalesce(by_name.scalar_subquery(), by_alias.scalar_subquery())).scalar_subquery()
 
@@ -45,6 +53,8 @@ def report_key_where(
 ) -> ColumnElement[bool]:
     """The one predicate of "the report row of a key": the shared row (``owner_user_id`` None) or one
     user's own imported copy. ``repository_id`` is an id or a scalar subquery of one."""
+    from oss_tldr.db.models import Report  # cold start: ORM statements only (the module docstring)
+
     owner = Report.owner_user_id.is_(None) if owner_user_id is None else Report.owner_user_id == owner_user_id
     return and_(
         Report.repository_id == repository_id,
@@ -78,10 +88,14 @@ class CacheKey:
         }
 
     def lease_where(self) -> ColumnElement[bool]:
+        from oss_tldr.db.models import ReportGeneration  # cold start: ORM statements only (module docstring)
+
         return self._where(ReportGeneration)
 
     def job_where(self) -> ColumnElement[bool]:
         """The jobs of the key (every generation it ever had)."""
+        from oss_tldr.db.models import ReportJob  # cold start: ORM statements only (module docstring)
+
         return self._where(ReportJob)
 
     def _where(self, model: type[ReportGeneration] | type[ReportJob]) -> ColumnElement[bool]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from oss_tldr.errors import NotFound
 from oss_tldr.github.errors import require_token
 from oss_tldr.identity.tokens import github_token_for
-from oss_tldr.reports import access, jobs
+from oss_tldr.reports import access
 from oss_tldr.secrets import resolve_secret
 from oss_tldr.settings import Settings, get_settings
 
@@ -165,6 +165,8 @@ class VisibilityGate:
     def __call__(self, waited: float, job_id: uuid.UUID) -> None:
         if self.settled:
             return
+        from oss_tldr.reports import jobs  # cold start: the jobs' ORM statements, for a follower only
+
         name = f"{self.owner}/{self.repo}"
         unknown = access.repository_visibility(name, self.requester.user_id) is None
         if unknown and waited < UNKNOWN_REPOSITORY_GRACE_SECONDS and jobs.job_progress(job_id) < LOOKED_UP:
