@@ -83,7 +83,6 @@ NOT_YET = {
     "ReposFunction": "the tracked list reads through the ORM models",
     "ReportsFunction": "the route module imports the generation's modules",
     "WebhooksFunction": "the delivery is stored through the ORM models",
-    "DeepDiveFunction": "the patch lookup reads through the ORM models",
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     TableClause,
+    Text,
     column,
     table,
 )
@@ -113,6 +114,56 @@ deep_dive_usage = table(
     column("day", Date),
     column("kind", String),
     column("count", Integer),
+)
+
+# The deep dive (deepdive.store, deepdive.flight): patch sets and their patches, explanations, digests and
+# the single flight's claims.
+pr_patch_sets = table(
+    "pr_patch_sets",
+    column("id", BigInteger),
+    column("repository_id", Integer),
+    column("number", Integer),
+    column("head_sha", String),
+    column("files_total", Integer),
+    column("checked_at", _TIMESTAMP),
+)
+
+pr_patches = table(
+    "pr_patches",
+    column("patch_set_id", BigInteger),
+    column("position", Integer),
+    column("file", Text),
+    column("status", String),
+    column("additions", Integer),
+    column("deletions", Integer),
+    column("patch", Text),
+    column("patch_hash", String),
+)
+
+patch_explanations = table(
+    "patch_explanations",
+    column("patch_hash", String),
+    column("summariser", String),
+    column("prompt_version", String),
+    column("explanation", Text),
+)
+
+deep_dives = table(
+    "deep_dives",
+    column("repository_id", Integer),
+    column("number", Integer),
+    column("item_updated_at", _TIMESTAMP),
+    column("summariser", String),
+    column("prompt_version", String),
+    column("body", Text),
+    column("checked_at", _TIMESTAMP),
+)
+
+deep_dive_claims = table(
+    "deep_dive_claims",
+    column("key", String),
+    column("lease_expires_at", _TIMESTAMP),
+    column("claimed_at", _TIMESTAMP),
 )
 
 
