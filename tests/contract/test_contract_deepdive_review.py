@@ -165,6 +165,6 @@ def test_a_claim_the_database_does_not_let_go_does_not_hide_the_works_answer(eng
 
     result = flight.once("review-key", lambda: None, lambda: "written")
     assert result == ("written", True)
-    monkeypatch.setattr(flight, "session_scope", database_away)  # the release's transaction fails
+    monkeypatch.setattr(flight, "connection_scope", database_away)  # the release's transaction fails
     monkeypatch.setattr(flight, "claim", lambda key: True)
     assert flight.once("review-key-2", lambda: None, lambda: "written") == ("written", True)

@@ -15,7 +15,8 @@ USERS = Cast(alice=Account(451, "gho_fake_alice_deep_fn"))
 PATCH = "@@ -1,2 +1,3 @@ def main():\n-    run()\n+    setup()\n+    run()"
 
 
-def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_github, alice, lambda_context):
+def _pull_request_seven(fake_github) -> None:
+    """octo/hello#7 of the events: one changed file (``PATCH``) and one comment."""
     now = dt.datetime.now(dt.UTC)
     add_item(
         fake_github,
@@ -28,6 +29,9 @@ def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_gith
     set_files(fake_github, "octo/hello", 7, [file_entry("src/app.py", PATCH)])
     add_comment(fake_github, "octo/hello", 7, login="bob", body="Why set up first?", at=now)
 
+
+def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_github, alice, lambda_context):
+    _pull_request_seven(fake_github)
     status, body, _ = call("DeepDiveFunction", "deepdive_patches.json", lambda_context, headers=alice.headers)
     assert status == 200 and body == {"patches": [{"file": "src/app.py", "patch": PATCH}]}
     status, body, _ = call("DeepDiveFunction", "deepdive_diff.json", lambda_context, headers=alice.headers)
@@ -35,6 +39,47 @@ def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_gith
     answer = call("DeepDiveFunction", "deepdive.json", lambda_context, headers=alice.headers)
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/plain")
     assert "## Summary" in answer.text and "@bob: Why set up first?" in answer.text
+
+
+def test_the_shared_answers_of_a_cold_start_load_neither_the_orm_nor_the_openai_sdk(
+    fake_github, alice, lambda_context
+):
+    """What another user already had fetched and written (a stored patch set, explanation and deep dive)
+    is served by a fresh interpreter, as a new Lambda container would, on Core statements only: no ORM, no
+    OpenAI SDK, no GitHub request (the bench's own request, an unknown patch, is tests/deploy's)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers import load_event
+
+    from bench.coldstart import SCRIPT
+
+    _pull_request_seven(fake_github)
+    events = ("deepdive_patches.json", "deepdive_diff.json", "deepdive.json")
+    for name in events:  # the first user's requests: fetched and written once, in this process
+        assert call("DeepDiveFunction", name, lambda_context, headers=alice.headers).status == 200
+    asked = len(fake_github.requests)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'layers' / 'common'}"}
+    for name in events:
+        event = load_event(name)
+        event["headers"]["authorization"] = alice.headers["authorization"]
+        done = subprocess.run(  # noqa: S603 - this interpreter, the bench's own script
+            [sys.executable, "-c", SCRIPT, "functions/deepdive", json.dumps(event), "200"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        imported = json.loads(done.stdout.strip().splitlines()[-1])
+        assert (name, imported["sqlalchemy_orm"], imported["openai"]) == (name, False, False)
+    assert len(fake_github.requests) == asked
 
 
 def test_the_events_without_a_session_are_401(lambda_context):

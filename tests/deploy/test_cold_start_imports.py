@@ -105,12 +105,6 @@ def _run(
     return {**lines[0], **lines[1]}
 
 
-# logical id -> why its hit path still loads the ORM (empty when every function is done)
-NOT_YET = {
-    "DeepDiveFunction": "the patch lookup reads through the ORM models",
-}
-
-
 @pytest.mark.parametrize(
     "logical_id",
     [
@@ -123,8 +117,6 @@ NOT_YET = {
     ],
 )
 def test_a_cold_hit_loads_neither_the_orm_nor_the_openai_sdk(logical_id, engine, database_url, make_user):
-    if logical_id in NOT_YET:
-        pytest.xfail(NOT_YET[logical_id])
     user = make_user(id=7001, login="cold")
     _stored_report(engine, "bench-org/repo-0000")
     section = coldstart.section_event(user.token, "bench-org/repo-0000", "prs")

@@ -23,6 +23,11 @@ from oss_tldr.errors import ServiceUnavailable
 API_GATEWAY_SECONDS = 29.0  # an HTTP API integration times out after 30 s; keep a second to answer
 ANSWER_MARGIN_SECONDS = 1.0  # left to map the error and write the response
 MIN_CALL_SECONDS = 0.25  # below this an upstream call cannot succeed: do not start it
+# How a request waiting for another one's work polls the database (the report cache's followers, the deep
+# dive's single flight): first after FIRST_WAIT_SECONDS, each wait 1.5 times the last, never more than
+# MAX_WAIT_SECONDS apart, so a long wait polls rarely; never past the deadline (:func:`wait_until`).
+FIRST_WAIT_SECONDS = 0.05
+MAX_WAIT_SECONDS = 1.0
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("oss_tldr_deadline", default=None)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Integer,
     LargeBinary,
@@ -108,7 +109,7 @@ user_repositories = table(
 )
 
 # Webhook deliveries (oss_tldr.webhooks.deliveries): the delivery's row, and what an activity event marks
-# stale: the repository's live shared reports and its deep-dive rows (oss_tldr.deepdive.store).
+# stale: the repository's live shared reports and its deep-dive rows (pr_patch_sets, deep_dives below).
 webhook_deliveries = table(
     "webhook_deliveries",
     column("delivery_id", String),
@@ -127,18 +128,6 @@ reports = table(
     column("expires_at", _TIMESTAMP),
 )
 
-pr_patch_sets = table(
-    "pr_patch_sets",
-    column("repository_id", Integer),
-    column("checked_at", _TIMESTAMP),
-)
-
-deep_dives = table(
-    "deep_dives",
-    column("repository_id", Integer),
-    column("checked_at", _TIMESTAMP),
-)
-
 
 # The remembered private-access checks (reports.access).
 repository_access_checks = table(
@@ -147,6 +136,72 @@ repository_access_checks = table(
     column("repository_id", Integer),
     column("verified_at", _TIMESTAMP),
     column("expires_at", _TIMESTAMP),
+)
+
+# The daily quotas' counters (reports.quota's counting rule, deepdive.quota).
+report_force_usage = table(
+    "report_force_usage",
+    column("user_id", BigInteger),
+    column("day", Date),
+    column("count", Integer),
+)
+
+deep_dive_usage = table(
+    "deep_dive_usage",
+    column("user_id", BigInteger),
+    column("day", Date),
+    column("kind", String),
+    column("count", Integer),
+)
+
+# The deep dive (deepdive.store, deepdive.flight): patch sets and their patches, explanations, digests and
+# the single flight's claims.
+pr_patch_sets = table(
+    "pr_patch_sets",
+    column("id", BigInteger),
+    column("repository_id", Integer),
+    column("number", Integer),
+    column("head_sha", String),
+    column("files_total", Integer),
+    column("checked_at", _TIMESTAMP),
+)
+
+pr_patches = table(
+    "pr_patches",
+    column("patch_set_id", BigInteger),
+    column("position", Integer),
+    column("file", Text),
+    column("status", String),
+    column("additions", Integer),
+    column("deletions", Integer),
+    column("patch", Text),
+    column("patch_hash", String),
+)
+
+patch_explanations = table(
+    "patch_explanations",
+    column("patch_hash", String),
+    column("summariser", String),
+    column("prompt_version", String),
+    column("explanation", Text),
+)
+
+deep_dives = table(
+    "deep_dives",
+    column("repository_id", Integer),
+    column("number", Integer),
+    column("item_updated_at", _TIMESTAMP),
+    column("summariser", String),
+    column("prompt_version", String),
+    column("body", Text),
+    column("checked_at", _TIMESTAMP),
+)
+
+deep_dive_claims = table(
+    "deep_dive_claims",
+    column("key", String),
+    column("lease_expires_at", _TIMESTAMP),
+    column("claimed_at", _TIMESTAMP),
 )
 
 

@@ -7,7 +7,8 @@ A key is claimed with one row in ``deep_dive_claims`` (``INSERT … ON CONFLICT 
 lapsed: a claimer killed at its timeout blocks nobody for longer than :data:`LEASE_SECONDS`), deleted when
 the work ends, stored or failed. No advisory locks (they pin RDS Proxy sessions). Followers poll for the
 stored result, at most until :data:`WAIT_SECONDS` or the request's deadline, then answer 503
-``deep_dive_generating`` (the work goes on; the next request finds it stored).
+``deep_dive_generating`` (the work goes on; the next request finds it stored). Core statements on
+:mod:`oss_tldr.db.tables`: a shared answer already stored loads no ORM.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oss_tldr import deadline
-from oss_tldr.db.engine import session_scope
+from oss_tldr.db.engine import connection_scope
 from oss_tldr.db.errors import log_exception
-from oss_tldr.db.models import DeepDiveClaim
+from oss_tldr.db.tables import deep_dive_claims
+from oss_tldr.deadline import FIRST_WAIT_SECONDS, MAX_WAIT_SECONDS
 from oss_tldr.errors import ServiceUnavailable
-from oss_tldr.reports.cache import FIRST_WAIT_SECONDS, MAX_WAIT_SECONDS
 
 LEASE_SECONDS = 60  # longer than one request (API Gateway: 29 s)
 WAIT_SECONDS = 25.0
@@ -35,24 +36,25 @@ T = TypeVar("T")
 
 def claim(key: str) -> bool:
     """Claim ``key`` (a free one, or one whose lease lapsed); False when another request holds it."""
-    insert = pg_insert(DeepDiveClaim).values(
+    claims = deep_dive_claims.c
+    insert = pg_insert(deep_dive_claims).values(
         key=key, lease_expires_at=func.now() + dt.timedelta(seconds=LEASE_SECONDS)
     )
     stmt = insert.on_conflict_do_update(
-        index_elements=[DeepDiveClaim.key],
+        index_elements=[claims.key],
         set_={"lease_expires_at": insert.excluded.lease_expires_at, "claimed_at": func.now()},
-        where=DeepDiveClaim.lease_expires_at < func.now(),
-    ).returning(DeepDiveClaim.key)
-    with session_scope() as session:
-        return session.execute(stmt).first() is not None
+        where=claims.lease_expires_at < func.now(),
+    ).returning(claims.key)
+    with connection_scope() as conn:
+        return conn.execute(stmt).first() is not None
 
 
 def release(key: str) -> None:
     """Delete the claim. Never raises: the work's own answer (its result, or its error) is the request's;
     a claim the database did not let go lapses by itself after :data:`LEASE_SECONDS`."""
     try:
-        with session_scope() as session:
-            session.execute(delete(DeepDiveClaim).where(DeepDiveClaim.key == key))
+        with connection_scope() as conn:
+            conn.execute(delete(deep_dive_claims).where(deep_dive_claims.c.key == key))
     except Exception as exc:
         log_exception("deep-dive claim not released", exc, key=key[:16])
 

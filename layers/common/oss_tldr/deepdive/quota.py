@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from oss_tldr.db.models import DeepDiveUsage
+from oss_tldr.db.tables import deep_dive_usage
 from oss_tldr.errors import RateLimited
 from oss_tldr.reports.quota import consume_daily, refund_daily, seconds_to_utc_midnight
 from oss_tldr.settings import get_settings
@@ -36,7 +36,7 @@ class DailyQuota:
         if self.user_id is None:
             return
         if not consume_daily(
-            DeepDiveUsage, _limit(self.kind), user_id=self.user_id, day=self.day, kind=self.kind
+            deep_dive_usage, _limit(self.kind), user_id=self.user_id, day=self.day, kind=self.kind
         ):
             raise RateLimited(
                 f"Daily rate limit for new {_WHAT[self.kind]} reached; stored ones are still served.",
@@ -46,4 +46,4 @@ class DailyQuota:
 
     def give_back(self) -> None:
         if self.user_id is not None:
-            refund_daily(DeepDiveUsage, user_id=self.user_id, day=self.day, kind=self.kind)
+            refund_daily(deep_dive_usage, user_id=self.user_id, day=self.day, kind=self.kind)

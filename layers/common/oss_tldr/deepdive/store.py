@@ -1,5 +1,8 @@
 """The one writer (and reader) of the deep-dive tables: patch sets and their patches, explanations, deep
-dives. One short transaction per function; none is open across a GitHub or OpenAI call."""
+dives. One short transaction per function; none is open across a GitHub or OpenAI call.
+
+Core statements on :mod:`oss_tldr.db.tables`, on a connection of their own (``connection_scope``): a
+shared answer (a stored patch set, explanation or deep dive, or the unknown patch's 404) loads no ORM."""
 
 from __future__ import annotations
 
@@ -9,11 +12,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import DeepDive, FilePatch, PatchExplanation, PatchSet, Repository
-from oss_tldr.db.tables import deep_dives, pr_patch_sets
+from oss_tldr.db.engine import connection_scope
+from oss_tldr.db.tables import deep_dives, patch_explanations, pr_patch_sets, pr_patches, repositories
 from oss_tldr.deepdive.models import NO_PATCH, Patch, PatchSource, patch_hash
 from oss_tldr.reports.access import remembered
 from oss_tldr.repos.names import repository_id_for
@@ -23,16 +24,16 @@ if TYPE_CHECKING:
 
 MAX_SOURCES = 20  # repositories checked for one patch text (the same patch in many forks)
 
+_sets, _files, _explanations, _dives = pr_patch_sets.c, pr_patches.c, patch_explanations.c, deep_dives.c
 
-def _fresh(column: InstrumentedAttribute[dt.datetime], seconds: int) -> ColumnElement[bool]:
+
+def _fresh(column: ColumnElement[dt.datetime], seconds: int) -> ColumnElement[bool]:
     return column >= func.now() - dt.timedelta(seconds=seconds)
 
 
-def _patches(session: Session, patch_set_id: int) -> list[Patch]:
-    rows = session.execute(
-        select(FilePatch.file, FilePatch.patch)
-        .where(FilePatch.patch_set_id == patch_set_id)
-        .order_by(FilePatch.position)
+def _patches(conn: Executor, patch_set_id: int) -> list[Patch]:
+    rows = conn.execute(
+        select(_files.file, _files.patch).where(_files.patch_set_id == patch_set_id).order_by(_files.position)
     )
     return [Patch(file=row.file, patch=row.patch if row.patch is not None else NO_PATCH) for row in rows]
 
@@ -40,34 +41,34 @@ def _patches(session: Session, patch_set_id: int) -> list[Patch]:
 # --------------------------------------------------------------------------------- patch sets
 def fresh_patch_set(full_name: str, number: int, fresh_seconds: int) -> list[Patch] | None:
     """The newest patch set of the pull request checked against GitHub within ``fresh_seconds``, or None."""
-    with session_scope() as session:
-        found = session.scalar(
-            select(PatchSet.id)
+    with connection_scope() as conn:
+        found = conn.scalar(
+            select(_sets.id)
             .where(
-                PatchSet.repository_id == repository_id_for(full_name),
-                PatchSet.number == number,
-                _fresh(PatchSet.checked_at, fresh_seconds),
+                _sets.repository_id == repository_id_for(full_name),
+                _sets.number == number,
+                _fresh(_sets.checked_at, fresh_seconds),
             )
-            .order_by(PatchSet.checked_at.desc())
+            .order_by(_sets.checked_at.desc())
             .limit(1)
         )
-        return None if found is None else _patches(session, found)
+        return None if found is None else _patches(conn, found)
 
 
 def patch_set_at(repository_id: int, number: int, head_sha: str) -> list[Patch] | None:
     """The stored patch set of this head commit (its ``checked_at`` renewed: GitHub just confirmed it)."""
-    with session_scope() as session:
-        found = session.scalar(
-            update(PatchSet)
+    with connection_scope() as conn:
+        found = conn.scalar(
+            update(pr_patch_sets)
             .where(
-                PatchSet.repository_id == repository_id,
-                PatchSet.number == number,
-                PatchSet.head_sha == head_sha,
+                _sets.repository_id == repository_id,
+                _sets.number == number,
+                _sets.head_sha == head_sha,
             )
             .values(checked_at=func.now())
-            .returning(PatchSet.id)
+            .returning(_sets.id)
         )
-        return None if found is None else _patches(session, found)
+        return None if found is None else _patches(conn, found)
 
 
 def save_patch_set(
@@ -79,16 +80,16 @@ def save_patch_set(
 ) -> list[Patch]:
     """Store the files ``(file, status, additions, deletions, patch)`` of a head commit; a set stored
     meanwhile by a concurrent request wins (``ON CONFLICT DO NOTHING``) and is returned instead."""
-    with session_scope() as session:
-        created = session.scalar(
-            pg_insert(PatchSet)
+    with connection_scope() as conn:
+        created = conn.scalar(
+            pg_insert(pr_patch_sets)
             .values(repository_id=repository_id, number=number, head_sha=head_sha, files_total=files_total)
             .on_conflict_do_nothing(index_elements=["repository_id", "number", "head_sha"])
-            .returning(PatchSet.id)
+            .returning(_sets.id)
         )
         if created is not None and files:
-            session.execute(
-                pg_insert(FilePatch),
+            conn.execute(
+                pg_insert(pr_patches),
                 [
                     {
                         "patch_set_id": created,
@@ -111,21 +112,24 @@ def save_patch_set(
 def patch_sources(digest: str, user_id: int | None) -> list[PatchSource]:
     """The repositories a patch with this hash was served from, each with the user's remembered access,
     public ones first (and the rows whose file the caller named are the caller's to prefer)."""
-    with session_scope() as session:
-        rows = session.execute(
+    with connection_scope() as conn:
+        rows = conn.execute(
             select(
-                FilePatch.file,
-                Repository.id,
-                Repository.full_name,
-                Repository.owner,
-                Repository.name,
-                Repository.is_private,
-                remembered(user_id, Repository.id).label("access_ok"),
+                _files.file,
+                repositories.c.id,
+                repositories.c.full_name,
+                repositories.c.owner,
+                repositories.c.name,
+                repositories.c.is_private,
+                remembered(user_id, repositories.c.id).label("access_ok"),
             )
-            .join(PatchSet, PatchSet.id == FilePatch.patch_set_id)
-            .join(Repository, Repository.id == PatchSet.repository_id)
-            .where(FilePatch.patch_hash == digest)
-            .order_by(Repository.is_private, PatchSet.checked_at.desc())
+            .select_from(
+                pr_patches.join(pr_patch_sets, _sets.id == _files.patch_set_id).join(
+                    repositories, repositories.c.id == _sets.repository_id
+                )
+            )
+            .where(_files.patch_hash == digest)
+            .order_by(repositories.c.is_private, _sets.checked_at.desc())
             .limit(MAX_SOURCES)
         ).all()
     return [
@@ -144,20 +148,20 @@ def patch_sources(digest: str, user_id: int | None) -> list[PatchSource]:
 
 # --------------------------------------------------------------------------------- explanations
 def explanation(digest: str, summariser: str, prompt_version: str) -> str | None:
-    with session_scope() as session:
-        return session.scalar(
-            select(PatchExplanation.explanation).where(
-                PatchExplanation.patch_hash == digest,
-                PatchExplanation.summariser == summariser,
-                PatchExplanation.prompt_version == prompt_version,
+    with connection_scope() as conn:
+        return conn.scalar(
+            select(_explanations.explanation).where(
+                _explanations.patch_hash == digest,
+                _explanations.summariser == summariser,
+                _explanations.prompt_version == prompt_version,
             )
         )
 
 
 def save_explanation(digest: str, summariser: str, prompt_version: str, text: str) -> None:
-    with session_scope() as session:
-        session.execute(
-            pg_insert(PatchExplanation)
+    with connection_scope() as conn:
+        conn.execute(
+            pg_insert(patch_explanations)
             .values(patch_hash=digest, summariser=summariser, prompt_version=prompt_version, explanation=text)
             .on_conflict_do_nothing()
         )
@@ -168,17 +172,17 @@ def fresh_deep_dive(
     full_name: str, number: int, summariser: str, prompt_version: str, fresh_seconds: int
 ) -> str | None:
     """The newest deep dive of the item checked against GitHub within ``fresh_seconds``, or None."""
-    with session_scope() as session:
-        return session.scalar(
-            select(DeepDive.body)
+    with connection_scope() as conn:
+        return conn.scalar(
+            select(_dives.body)
             .where(
-                DeepDive.repository_id == repository_id_for(full_name),
-                DeepDive.number == number,
-                DeepDive.summariser == summariser,
-                DeepDive.prompt_version == prompt_version,
-                _fresh(DeepDive.checked_at, fresh_seconds),
+                _dives.repository_id == repository_id_for(full_name),
+                _dives.number == number,
+                _dives.summariser == summariser,
+                _dives.prompt_version == prompt_version,
+                _fresh(_dives.checked_at, fresh_seconds),
             )
-            .order_by(DeepDive.item_updated_at.desc())
+            .order_by(_dives.item_updated_at.desc())
             .limit(1)
         )
 
@@ -187,19 +191,20 @@ def deep_dive_at(
     repository_id: int, number: int, updated_at: dt.datetime, summariser: str, prompt_version: str
 ) -> str | None:
     """The deep dive of this item version (its ``checked_at`` renewed: GitHub just showed the version)."""
-    with session_scope() as session:
-        return session.scalar(
-            update(DeepDive)
+    with connection_scope() as conn:
+        body: str | None = conn.scalar(
+            update(deep_dives)
             .where(
-                DeepDive.repository_id == repository_id,
-                DeepDive.number == number,
-                DeepDive.item_updated_at == updated_at,
-                DeepDive.summariser == summariser,
-                DeepDive.prompt_version == prompt_version,
+                _dives.repository_id == repository_id,
+                _dives.number == number,
+                _dives.item_updated_at == updated_at,
+                _dives.summariser == summariser,
+                _dives.prompt_version == prompt_version,
             )
             .values(checked_at=func.now())
-            .returning(DeepDive.body)
+            .returning(_dives.body)
         )
+    return body
 
 
 def save_deep_dive(
@@ -210,9 +215,9 @@ def save_deep_dive(
     prompt_version: str,
     body: str,
 ) -> None:
-    with session_scope() as session:
-        session.execute(
-            pg_insert(DeepDive)
+    with connection_scope() as conn:
+        conn.execute(
+            pg_insert(deep_dives)
             .values(
                 repository_id=repository_id,
                 number=number,

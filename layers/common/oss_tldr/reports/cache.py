@@ -34,6 +34,7 @@ from typing import Generic, TypeVar
 
 from oss_tldr import deadline as request_deadline
 from oss_tldr.db.errors import log_exception
+from oss_tldr.deadline import FIRST_WAIT_SECONDS, MAX_WAIT_SECONDS
 from oss_tldr.errors import DomainError, UpstreamUnavailable
 from oss_tldr.observability import MetricUnit, logger, metrics
 from oss_tldr.reports import jobs, records
@@ -67,8 +68,6 @@ PER_CALLER_CODES = frozenset({"github_rate_limited", "deadline_exceeded"})
 RELEASE_ATTEMPTS = 6
 RELEASE_FIRST_BACKOFF = 0.1
 RELEASE_MAX_BACKOFF = 1.0
-FIRST_WAIT_SECONDS = 0.05
-MAX_WAIT_SECONDS = 1.0
 
 
 class GenerationPending(Exception):

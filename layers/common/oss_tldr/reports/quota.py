@@ -1,56 +1,54 @@
 """Daily per-user quotas: the counting rule once (one row per user, UTC day and what is counted), and the
 quota of forced regenerations (``report_force_usage``). The deep dive's quotas count with the same rule in
-their own table (:mod:`oss_tldr.deepdive.quota`)."""
+their own table (:mod:`oss_tldr.deepdive.quota`). Core statements on :mod:`oss_tldr.db.tables` (no ORM)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import TableClause, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from oss_tldr.db.engine import session_scope
-from oss_tldr.db.models import ReportForceUsage
+from oss_tldr.db.engine import connection_scope
+from oss_tldr.db.tables import report_force_usage
 from oss_tldr.errors import RateLimited
 from oss_tldr.settings import get_settings
 
 
-def consume_daily(model: Any, quota: int, **key: Any) -> bool:
-    """Count one use in ``model``'s row of ``key`` (its primary key: user, day and what else it has); False
-    (nothing counted) when the count reached ``quota``. Atomic: concurrent requests cannot exceed it."""
+def consume_daily(counter: TableClause, quota: int, **key: Any) -> bool:
+    """Count one use in ``counter``'s row of ``key`` (its primary key: user, day and what else it has);
+    False (nothing counted) when the count reached ``quota``. Atomic: concurrent requests cannot exceed it."""
     if quota <= 0:
         return False
+    count = counter.c["count"]
     counted = (
-        pg_insert(model)
+        pg_insert(counter)
         .values(**key, count=1)
-        .on_conflict_do_update(
-            index_elements=list(model.__table__.primary_key.columns),
-            set_={"count": model.count + 1},
-            where=model.count < quota,
-        )
-        .returning(model.count)
+        .on_conflict_do_update(index_elements=list(key), set_={"count": count + 1}, where=count < quota)
+        .returning(count)
     )
-    with session_scope() as session:
-        return session.execute(counted).first() is not None
+    with connection_scope() as conn:
+        return conn.execute(counted).first() is not None
 
 
-def refund_daily(model: Any, **key: Any) -> None:
+def refund_daily(counter: TableClause, **key: Any) -> None:
     """Give back a counted use whose request failed before anything was produced; a count back at zero
     leaves no row (a refused request changes nothing)."""
-    where = [getattr(model, name) == value for name, value in key.items()]
-    with session_scope() as session:
-        session.execute(update(model).where(*where, model.count > 0).values(count=model.count - 1))
-        session.execute(delete(model).where(*where, model.count <= 0))
+    where = [counter.c[name] == value for name, value in key.items()]
+    count = counter.c["count"]
+    with connection_scope() as conn:
+        conn.execute(update(counter).where(*where, count > 0).values(count=count - 1))
+        conn.execute(delete(counter).where(*where, count <= 0))
 
 
 def consume_force(user_id: int, day: dt.date, quota: int) -> bool:
     """Count one forced regeneration of ``user_id`` on ``day`` (:func:`consume_daily`)."""
-    return consume_daily(ReportForceUsage, quota, user_id=user_id, day=day)
+    return consume_daily(report_force_usage, quota, user_id=user_id, day=day)
 
 
 def refund_force(user_id: int, day: dt.date) -> None:
-    refund_daily(ReportForceUsage, user_id=user_id, day=day)
+    refund_daily(report_force_usage, user_id=user_id, day=day)
 
 
 def seconds_to_utc_midnight() -> int:

@@ -19,8 +19,8 @@ One transaction per delivery:
 ``ping`` and any other event are stored and processed without further effect.
 
 The statements are Core, on :mod:`oss_tldr.db.tables` and a ``connection_scope`` connection: storing a
-delivery loads neither SQLAlchemy's ORM nor the declarative models (cold start, docs/performance.md). Only
-an activity event on a known repository imports the deep-dive store, which still does.
+delivery, an activity event's included, loads neither SQLAlchemy's ORM nor the declarative models (cold
+start, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from oss_tldr.db.engine import connection_scope
 from oss_tldr.db.tables import reports, repositories, webhook_deliveries
+from oss_tldr.deepdive import store as deepdive_store
 from oss_tldr.repos.names import repository_id_for
 
 if TYPE_CHECKING:
@@ -104,10 +105,6 @@ def _known_repository(executor: Executor, github_id: int | None, full_name: str 
 
 def _mark_stale(executor: Executor, repository_id: int) -> int:
     """Step 2 of the module docstring: the number of live shared reports marked stale."""
-    # Deferred for cold start only (the deep-dive store imports the ORM models, which a ping never needs);
-    # webhooks sits above deepdive in the layers contract, so this hides no cycle.
-    from oss_tldr.deepdive import store as deepdive_store
-
     deepdive_store.expire_repository(executor, repository_id)
     rp = reports.c
     return len(
