@@ -97,4 +97,6 @@ def me() -> UserOut:
     return oauth.current_user(current_principal(app).user_id)
 
 
-lambda_handler = lambda_entrypoint(app, ROUTES)
+# The miss paths' modules, imported at first use (cold start) or before a SnapStart snapshot.
+PRIME = ("oss_tldr.github.users",)
+lambda_handler = lambda_entrypoint(app, ROUTES, prime=PRIME)

@@ -71,4 +71,9 @@ def deepdive(body: DeepDiveRequest) -> Response[str]:
     return Response(status_code=200, content_type="text/plain; charset=utf-8", body=text)
 
 
-lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=MAX_BODY_BYTES)
+# The miss paths' modules, imported at first use (cold start) or before a SnapStart snapshot.
+PRIME = (
+    "oss_tldr.github.threads",
+    "oss_tldr.deepdive.llm",
+)
+lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=MAX_BODY_BYTES, prime=PRIME)

@@ -301,4 +301,15 @@ def invalidate_repository(repo: RepoRef) -> Invalidated:
     return Invalidated(deleted=listings.invalidate_repository(principal.user_id, repo))
 
 
-lambda_handler = lambda_entrypoint(app, ROUTES)
+# The miss paths' modules, imported at first use (cold start) or before a SnapStart snapshot.
+PRIME = (
+    "oss_tldr.reports.cache",
+    "oss_tldr.reports.handoff",
+    "oss_tldr.reports.listings",
+    "oss_tldr.reports.quota",
+    "oss_tldr.reports.content",
+    "oss_tldr.reports.summarise.llm",
+    "oss_tldr.github.activity",
+    "oss_tldr.github.users",
+)
+lambda_handler = lambda_entrypoint(app, ROUTES, prime=PRIME)

@@ -122,4 +122,9 @@ def import_local_storage(body: ImportRequest) -> ImportResponse:
     )
 
 
-lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=IMPORT_MAX_BODY_BYTES)
+# The miss paths' modules, imported at first use (cold start) or before a SnapStart snapshot.
+PRIME = (
+    "oss_tldr.github.users",
+    "oss_tldr.reports.imports",
+)
+lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=IMPORT_MAX_BODY_BYTES, prime=PRIME)

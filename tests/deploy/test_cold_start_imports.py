@@ -1,7 +1,9 @@
 """What a cold start serving a hit imports (issue 13, docs/performance.md): the request each API function's
 cold-start bench serves (bench/coldstart.py), answered in a fresh interpreter as the Lambda runtime would,
-loads neither SQLAlchemy's ORM nor the OpenAI SDK; the miss paths load them when they need them. The
-interpreter's collector is left enabled by the import (the entry point freezes what the import built).
+loads neither SQLAlchemy's ORM, the OpenAI SDK, httpx nor the GitHub client; the miss paths load them when
+they need them. The interpreter's collector is left enabled by the import (the entry point freezes what the
+import built), and SnapStart's before-snapshot hook then imports every module the function primes (a name
+that does not import would fail only in AWS, at the snapshot).
 
 Structural, not timed: the figures are make bench's."""
 
@@ -21,7 +23,20 @@ from sqlalchemy import text
 from bench import coldstart
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE = coldstart.SCRIPT + "\nimport gc\nprint(json.dumps({'gc_enabled': gc.isenabled()}))\n"
+PROBE = (
+    coldstart.SCRIPT
+    + """
+import gc
+probe = {"gc_enabled": gc.isenabled(), "httpx": "httpx" in sys.modules,
+    "github_client": "oss_tldr.github.client" in sys.modules}
+from oss_tldr.api import snapstart
+snapstart.before_snapshot()
+probe["primed"] = sorted(snapstart._primed)
+probe["declared"] = sorted(getattr(app, "PRIME", ()))
+probe["primed_loaded"] = all(name in sys.modules for name in snapstart._primed)
+print(json.dumps(probe))
+"""
+)
 
 
 def _stored_report(engine, full_name: str, *, expires_at: dt.datetime | None = None) -> None:
@@ -55,11 +70,6 @@ def _stored_report(engine, full_name: str, *, expires_at: dt.datetime | None = N
                 "prompt": fingerprint.prompt_version,
             },
         )
-
-
-@pytest.fixture(scope="module")
-def cases(request) -> dict[str, tuple[str, dict[str, Any], int]]:
-    return {}
 
 
 def _running_refresh(engine, full_name: str) -> None:
@@ -116,7 +126,9 @@ def _run(
         "DeepDiveFunction",
     ],
 )
-def test_a_cold_hit_loads_neither_the_orm_nor_the_openai_sdk(logical_id, engine, database_url, make_user):
+def test_a_cold_hit_loads_no_miss_path_module_and_the_snapshot_primes_them(
+    logical_id, engine, database_url, make_user
+):
     user = make_user(id=7001, login="cold")
     _stored_report(engine, "bench-org/repo-0000")
     section = coldstart.section_event(user.token, "bench-org/repo-0000", "prs")
@@ -128,7 +140,9 @@ def test_a_cold_hit_loads_neither_the_orm_nor_the_openai_sdk(logical_id, engine,
     result = _run(directory, make(), status, database_url)
     assert result["sqlalchemy_orm"] is False
     assert result["openai"] is False
+    assert result["httpx"] is False and result["github_client"] is False
     assert result["gc_enabled"] is True
+    assert result["primed"] == result["declared"] and result["primed_loaded"] is True
 
 
 def test_a_cold_stale_hit_whose_refresh_runs_loads_neither_the_orm_nor_the_openai_sdk(
