@@ -12,7 +12,10 @@ and invokes the function template.yaml routes it to, as API Gateway would. Both 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -161,3 +164,48 @@ def call_route(
         body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
     )
     return invoke(route.function, event)
+
+
+# After bench/coldstart.py's script (imports and first request): the collector, the HTTP clients, and the
+# SnapStart before-snapshot hook run as Lambda would run it.
+_COLD_PROBE_TAIL = """
+import gc
+probe = {"gc_enabled": gc.isenabled(), "httpx": "httpx" in sys.modules,
+    "github_client": "oss_tldr.github.client" in sys.modules}
+from oss_tldr.api import snapstart
+snapstart.before_snapshot()
+probe["primed"] = sorted(snapstart._primed)
+probe["declared"] = sorted(getattr(app, "PRIME", ()))
+probe["primed_loaded"] = all(name in sys.modules for name in snapstart._primed)
+print(json.dumps(probe))
+"""
+
+
+def cold_start(directory: str, event: dict[str, Any], status: int, **extra_env: str) -> dict[str, Any]:
+    """``event`` served by ``directory``'s handler in a fresh interpreter, as a new Lambda container would
+    (bench/coldstart.py's script, which asserts ``status``): what it imported, whether the collector is on,
+    and what SnapStart's before-snapshot hook then primed. The database is the test session's (a test asks
+    for the ``database_url`` fixture, which sets ``DATABASE_URL``)."""
+    from bench import coldstart
+
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}", **extra_env}
+    env["GITHUB_WEBHOOK_SECRET"] = coldstart.WEBHOOK_SECRET
+    done = subprocess.run(  # noqa: S603 - this interpreter, the repository's own script
+        [
+            sys.executable,
+            "-c",
+            coldstart.SCRIPT + _COLD_PROBE_TAIL,
+            directory,
+            json.dumps(event),
+            str(status),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.strip().splitlines()[-2:]]
+    return {**lines[0], **lines[1]}

@@ -41,44 +41,27 @@ def test_the_invoke_events_answer_patches_their_diff_and_the_deep_dive(fake_gith
     assert "## Summary" in answer.text and "@bob: Why set up first?" in answer.text
 
 
-def test_the_shared_answers_of_a_cold_start_load_neither_the_orm_nor_the_openai_sdk(
-    fake_github, alice, lambda_context
-):
+def test_the_shared_answers_of_a_cold_start_load_no_miss_path_module(fake_github, alice, lambda_context):
     """What another user already had fetched and written (a stored patch set, explanation and deep dive)
     is served by a fresh interpreter, as a new Lambda container would, on Core statements only: no ORM, no
-    OpenAI SDK, no GitHub request (the bench's own request, an unknown patch, is tests/deploy's)."""
-    import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from helpers import load_event
-
-    from bench.coldstart import SCRIPT
+    OpenAI SDK, no httpx, no GitHub request (the bench's own request, an unknown patch, is tests/deploy's)."""
+    from helpers import cold_start, load_event
 
     _pull_request_seven(fake_github)
     events = ("deepdive_patches.json", "deepdive_diff.json", "deepdive.json")
     for name in events:  # the first user's requests: fetched and written once, in this process
         assert call("DeepDiveFunction", name, lambda_context, headers=alice.headers).status == 200
     asked = len(fake_github.requests)
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'layers' / 'common'}"}
     for name in events:
         event = load_event(name)
         event["headers"]["authorization"] = alice.headers["authorization"]
-        done = subprocess.run(  # noqa: S603 - this interpreter, the bench's own script
-            [sys.executable, "-c", SCRIPT, "functions/deepdive", json.dumps(event), "200"],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
+        loaded = cold_start("functions/deepdive", event, 200)
+        assert (name, loaded["sqlalchemy_orm"], loaded["openai"], loaded["httpx"]) == (
+            name,
+            False,
+            False,
+            False,
         )
-        assert done.returncode == 0, done.stderr[-3000:]
-        imported = json.loads(done.stdout.strip().splitlines()[-1])
-        assert (name, imported["sqlalchemy_orm"], imported["openai"]) == (name, False, False)
     assert len(fake_github.requests) == asked
 
 
@@ -102,43 +85,3 @@ def test_the_documented_number_pattern_is_exactly_what_the_logic_accepts():
         assert not re.fullmatch(NUMBER_PATTERN, value)
         with pytest.raises(BadRequest):
             parse_number(value)
-
-
-def test_a_shared_deep_dive_is_served_without_importing_httpx_or_the_openai_sdk(
-    fake_github, alice, database_url
-):
-    """Cold-start discipline: the function module and a stored answer need neither (a fresh process)."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from helpers import ROOT, load_event
-
-    now = dt.datetime.now(dt.UTC)
-    add_item(fake_github, "octo/hello", kind="pr", number=7, created_at=now - dt.timedelta(days=1))
-    event = load_event("deepdive.json")
-    event["headers"]["authorization"] = alice.headers["authorization"]
-    from helpers import invoke
-
-    assert invoke("DeepDiveFunction", event).status == 200  # stored now
-    script = (
-        "import json, sys; sys.path.insert(0, 'functions/deepdive'); import app\n"
-        "from tools.lambda_local import FakeLambdaContext\n"
-        "response = app.lambda_handler(json.loads(sys.argv[1]), FakeLambdaContext('DeepDiveFunction'))\n"
-        "print(json.dumps([response['statusCode'], 'httpx' in sys.modules, 'openai' in sys.modules]))"
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    out = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script, json.dumps(event)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == [200, False, False]

@@ -10,33 +10,15 @@ Structural, not timed: the figures are make bench's."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import cold_start
 from sqlalchemy import text
 
 from bench import coldstart
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE = (
-    coldstart.SCRIPT
-    + """
-import gc
-probe = {"gc_enabled": gc.isenabled(), "httpx": "httpx" in sys.modules,
-    "github_client": "oss_tldr.github.client" in sys.modules}
-from oss_tldr.api import snapstart
-snapstart.before_snapshot()
-probe["primed"] = sorted(snapstart._primed)
-probe["declared"] = sorted(getattr(app, "PRIME", ()))
-probe["primed_loaded"] = all(name in sys.modules for name in snapstart._primed)
-print(json.dumps(probe))
-"""
-)
 
 
 def _stored_report(engine, full_name: str, *, expires_at: dt.datetime | None = None) -> None:
@@ -95,26 +77,6 @@ def _running_refresh(engine, full_name: str) -> None:
         )
 
 
-def _run(
-    directory: str, event: dict[str, Any], status: int, database_url: str, **extra_env: str
-) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}", **extra_env}
-    env["DATABASE_URL"] = database_url
-    env["GITHUB_WEBHOOK_SECRET"] = coldstart.WEBHOOK_SECRET
-    done = subprocess.run(  # noqa: S603 - this interpreter, the repository's own script
-        [sys.executable, "-c", PROBE, directory, json.dumps(event), str(status)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = [json.loads(line) for line in done.stdout.strip().splitlines()[-2:]]
-    return {**lines[0], **lines[1]}
-
-
 @pytest.mark.parametrize(
     "logical_id",
     [
@@ -137,7 +99,7 @@ def test_a_cold_hit_loads_no_miss_path_module_and_the_snapshot_primes_them(
         for fid, directory, make, status in coldstart.functions(user.token, section)
     }
     directory, make, status = found[logical_id]
-    result = _run(directory, make(), status, database_url)
+    result = cold_start(directory, make(), status)
     assert result["sqlalchemy_orm"] is False
     assert result["openai"] is False
     assert result["httpx"] is False and result["github_client"] is False
@@ -158,6 +120,6 @@ def test_a_cold_stale_hit_whose_refresh_runs_loads_neither_the_orm_nor_the_opena
     _running_refresh(engine, "bench-org/repo-0001")
     event = coldstart.section_event(user.token, "bench-org/repo-0001", "prs")
     queue = "https://sqs.us-east-1.amazonaws.com/000000000000/reports"
-    result = _run("functions/reports", event, 200, database_url, REPORT_QUEUE_URL=queue)
+    result = cold_start("functions/reports", event, 200, REPORT_QUEUE_URL=queue)
     assert result["sqlalchemy_orm"] is False
     assert result["openai"] is False
