@@ -71,4 +71,7 @@ def deepdive(body: DeepDiveRequest) -> Response[str]:
     return Response(status_code=200, content_type="text/plain; charset=utf-8", body=text)
 
 
-lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=MAX_BODY_BYTES)
+# A miss stores the repository's row in an ORM session (reports.access.upsert_repository): imported before
+# a SnapStart snapshot, not by a restored environment's first miss.
+PRIME = ("oss_tldr.repos.store", "sqlalchemy.orm")
+lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=MAX_BODY_BYTES, prime=PRIME)
