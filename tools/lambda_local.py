@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import gc
 import importlib.util
 import re
 import sys
@@ -152,7 +153,14 @@ def load_module(logical_id: str, template: dict[str, Any] | None = None) -> Modu
             raise ImportError(f"cannot load {source}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            # An API function's app.py turns the collector off on its first line and lambda_entrypoint (its
+            # last) turns it back on: an import that failed in between must not leave this host without one.
+            gc.enable()
+            sys.modules.pop(unique, None)
+            raise
         _modules[logical_id] = module
         return module
 

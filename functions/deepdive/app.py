@@ -71,9 +71,12 @@ def deepdive(body: DeepDiveRequest) -> Response[str]:
     return Response(status_code=200, content_type="text/plain; charset=utf-8", body=text)
 
 
-# The miss paths' modules, imported at first use (cold start) or before a SnapStart snapshot.
+# The miss paths' modules, imported at first use (cold start) or before a SnapStart snapshot: the GitHub
+# client, the OpenAI SDK, and the ORM session a miss stores the repository's row in.
 PRIME = (
     "oss_tldr.github.threads",
     "oss_tldr.deepdive.llm",
+    "oss_tldr.repos.store",
+    "sqlalchemy.orm",
 )
 lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=MAX_BODY_BYTES, prime=PRIME)

@@ -305,11 +305,14 @@ def invalidate_repository(repo: RepoRef) -> Invalidated:
 PRIME = (
     "oss_tldr.reports.cache",
     "oss_tldr.reports.handoff",
+    "oss_tldr.reports.jobs",
     "oss_tldr.reports.listings",
     "oss_tldr.reports.quota",
+    "oss_tldr.reports.records",
     "oss_tldr.reports.content",
     "oss_tldr.reports.summarise.llm",
     "oss_tldr.github.activity",
     "oss_tldr.github.users",
+    "sqlalchemy.orm",
 )
 lambda_handler = lambda_entrypoint(app, ROUTES, prime=PRIME)

@@ -126,5 +126,6 @@ def import_local_storage(body: ImportRequest) -> ImportResponse:
 PRIME = (
     "oss_tldr.github.users",
     "oss_tldr.reports.imports",
+    "sqlalchemy.orm",
 )
 lambda_handler = lambda_entrypoint(app, ROUTES, max_body_bytes=IMPORT_MAX_BODY_BYTES, prime=PRIME)
