@@ -14,11 +14,9 @@ from oss_tldr.deepdive import prompts
 from oss_tldr.deepdive.hunks import Excerpt
 from oss_tldr.deepdive.summarise import MAX_POINTS, POINT_WORDS, SUMMARY_WORDS, Sections, with_note
 from oss_tldr.github.thread_payloads import Thread
-from oss_tldr.openai_api.client import ChatClient, chat_client
 from oss_tldr.reports.summarise import LLMBudget, clip_words
-from oss_tldr.reports.summarise.llm import complete
+from oss_tldr.reports.summarise.llm import ChatModel, complete
 from oss_tldr.reports.summarise.validation import InvalidAnswer, parse_answer
-from oss_tldr.settings import Settings
 
 A = TypeVar("A", bound=BaseModel)
 EXPLANATION_TOKENS = 200
@@ -61,19 +59,8 @@ def parse_sections(content: str | None) -> Sections:
     )
 
 
-class OpenAIDeepDive:
+class OpenAIDeepDive(ChatModel):
     prompt_version = prompts.PROMPT_VERSION
-
-    def __init__(self, chat: ChatClient, model: str) -> None:
-        self._chat, self.model = chat, model
-        self.name = f"openai:{model}"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> OpenAIDeepDive:
-        return cls(chat_client(settings), settings.openai_model)
-
-    def __repr__(self) -> str:
-        return f"OpenAIDeepDive({self.model!r})"
 
     def explain(self, file: str, patch: Excerpt, budget: LLMBudget) -> str:
         text = complete(

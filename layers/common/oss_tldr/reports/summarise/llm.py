@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -48,20 +48,24 @@ DIGEST_ANSWER_TOKENS = 1200
 T = TypeVar("T")
 
 
-class OpenAISummariser:
-    prompt_version = prompts.PROMPT_VERSION
+class ChatModel:
+    """A model asked through the chat client: the report summariser and the deep dive. ``name``
+    (``openai:<model>``) is part of what their cached answers are keyed by."""
 
     def __init__(self, chat: ChatClient, model: str) -> None:
-        self._chat = chat
-        self.model = model
+        self._chat, self.model = chat, model
         self.name = f"openai:{model}"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenAISummariser:
+    def from_settings(cls, settings: Settings) -> Self:
         return cls(chat_client(settings), settings.openai_model)
 
     def __repr__(self) -> str:
-        return f"OpenAISummariser({self.model!r})"
+        return f"{type(self).__name__}({self.model!r})"
+
+
+class OpenAISummariser(ChatModel):
+    prompt_version = prompts.PROMPT_VERSION
 
     # --- plan -------------------------------------------------------------------------------
     @staticmethod
