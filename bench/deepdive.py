@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.run import DOC, ROOT, _prepare_environment, _write
+from bench.run import ROOT, _prepare_environment, _write, update_doc
 
 MARK_START, MARK_END = "<!-- bench-deepdive:start -->", "<!-- bench-deepdive:end -->"
 REPO = "bench-deep/hello"
@@ -196,15 +196,6 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _update_doc(rendered: str, when: str) -> None:
-    text = DOC.read_text()
-    if MARK_START not in text or MARK_END not in text:
-        return
-    head, rest = text.split(MARK_START, 1)
-    _, tail = rest.split(MARK_END, 1)
-    DOC.write_text(f"{head}{MARK_START}\n_Last run: {when} (`make bench`)._\n\n{rendered}\n{MARK_END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200, help="shared answers to time per route")
@@ -222,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     rendered = table(result)
     print(rendered)
     if not args.no_doc:
-        _update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), (MARK_START, MARK_END))
     return 0
 
 

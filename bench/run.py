@@ -482,16 +482,17 @@ def table(
     return "\n".join(lines)
 
 
-def _update_doc(rendered: str, when: str) -> None:
+def update_doc(rendered: str, when: str, marks: tuple[str, str] = (MARK_START, MARK_END)) -> None:
+    """Replace the block between ``marks`` in docs/performance.md with ``rendered`` (each bench its own)."""
+    start, end = marks
     if not DOC.exists():
         return
     text = DOC.read_text()
-    if MARK_START not in text or MARK_END not in text:
+    if start not in text or end not in text:
         return
-    head, rest = text.split(MARK_START, 1)
-    _, tail = rest.split(MARK_END, 1)
-    block = f"{MARK_START}\n_Last run: {when} (`make bench`)._\n\n{rendered}\n{MARK_END}"
-    DOC.write_text(head + block + tail)
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    DOC.write_text(f"{head}{start}\n_Last run: {when} (`make bench`)._\n\n{rendered}\n{end}{tail}")
 
 
 def _measured(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -563,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     rendered = table(seed, hit, cold, start, clean, warm)
     print(rendered)
     if not args.no_doc:
-        _update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        update_doc(rendered, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     return 0
 
 
