@@ -181,24 +181,12 @@ print(json.dumps(probe))
 """
 
 
-def cold_start(directory: str, event: dict[str, Any], status: int, **extra_env: str) -> dict[str, Any]:
-    """``event`` served by ``directory``'s handler in a fresh interpreter, as a new Lambda container would
-    (bench/coldstart.py's script, which asserts ``status``): what it imported, whether the collector is on,
-    and what SnapStart's before-snapshot hook then primed. The database is the test session's (a test asks
-    for the ``database_url`` fixture, which sets ``DATABASE_URL``)."""
-    from bench import coldstart
-
+def fresh_interpreter(script: str, *args: str, lines: int = 1, **extra_env: str) -> list[dict[str, Any]]:
+    """``script`` run by this interpreter in a new process (the repository and the layer on its path), as a
+    new Lambda environment would start; the JSON of its last ``lines`` lines of output. It must succeed."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}", **extra_env}
-    env["GITHUB_WEBHOOK_SECRET"] = coldstart.WEBHOOK_SECRET
     done = subprocess.run(  # noqa: S603 - this interpreter, the repository's own script
-        [
-            sys.executable,
-            "-c",
-            coldstart.SCRIPT + _COLD_PROBE_TAIL,
-            directory,
-            json.dumps(event),
-            str(status),
-        ],
+        [sys.executable, "-c", script, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -207,5 +195,23 @@ def cold_start(directory: str, event: dict[str, Any], status: int, **extra_env: 
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [json.loads(line) for line in done.stdout.strip().splitlines()[-2:]]
-    return {**lines[0], **lines[1]}
+    return [json.loads(line) for line in done.stdout.strip().splitlines()[-lines:]]
+
+
+def cold_start(directory: str, event: dict[str, Any], status: int, **extra_env: str) -> dict[str, Any]:
+    """``event`` served by ``directory``'s handler in a fresh interpreter, as a new Lambda container would
+    (bench/coldstart.py's script, which asserts ``status``): what it imported, whether the collector is on,
+    and what SnapStart's before-snapshot hook then primed. The database is the test session's (a test asks
+    for the ``database_url`` fixture, which sets ``DATABASE_URL``)."""
+    from bench import coldstart
+
+    split, probe = fresh_interpreter(
+        coldstart.SCRIPT + _COLD_PROBE_TAIL,
+        directory,
+        json.dumps(event),
+        str(status),
+        lines=2,
+        GITHUB_WEBHOOK_SECRET=coldstart.WEBHOOK_SECRET,
+        **extra_env,
+    )
+    return {**split, **probe}

@@ -3,15 +3,8 @@ checked in a fresh interpreter as a new Lambda environment would start."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import fresh_interpreter
 
 _FAILED_IMPORT = """
 import gc, json
@@ -41,18 +34,8 @@ print(json.dumps({name: name in sys.modules for name in ("sqlalchemy.orm", "oss_
 
 
 def _run(script: str, *args: str, **env: str) -> dict:
-    environ = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'common'}", **env}
-    done = subprocess.run(  # noqa: S603 - this interpreter, the script above
-        [sys.executable, "-c", script, *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    [result] = fresh_interpreter(script, *args, **env)
+    return result
 
 
 def test_a_function_whose_import_fails_leaves_the_collector_on():
