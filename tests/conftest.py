@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,21 @@ def db(engine: Engine) -> Iterator[Any]:
 
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+# Every report window's end is the clock floored to its refresh period (1 h, 6 h, 24 h, 7 d: all whole UTC
+# hours), and a test computes the window it seeds against a moment before the service computes its own. A
+# test that straddles an hour boundary would seed one window and read the next (CI failed so once, at a
+# 6-hour boundary). No test is near that long: one that starts this close to the hour waits the hour out.
+WINDOW_BOUNDARY_GUARD = dt.timedelta(seconds=45)
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_window_boundaries() -> None:
+    now = dt.datetime.now(dt.UTC)
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    if next_hour - now < WINDOW_BOUNDARY_GUARD:
+        time.sleep((next_hour - now).total_seconds() + 0.5)
 
 
 @pytest.fixture

@@ -33,12 +33,15 @@ def count(db, model):
     return db.scalar(select(func.count()).select_from(model))
 
 
-WINDOW = window_for("last_week")
+def window_start() -> dt.datetime:
+    """The start of the ``last_week`` window the service computes now: when the test runs, not when the
+    module was imported (a refresh period may begin in between; conftest keeps tests clear of that)."""
+    return window_for("last_week").start
 
 
 def inside(hours: float) -> dt.datetime:
     """A moment ``hours`` after the window's start (inside it for 0 < hours < 168)."""
-    return WINDOW.start + dt.timedelta(hours=hours)
+    return window_start() + dt.timedelta(hours=hours)
 
 
 @pytest.fixture
@@ -46,7 +49,7 @@ def busy(fake_github):
     """Hundreds of items per kind; returns the truth the report must tell and the numbers of notable items."""
     fake = fake_github
     truth = dict.fromkeys(STATS_KEYS, 0)
-    before = WINDOW.start - dt.timedelta(days=40)
+    before = window_start() - dt.timedelta(days=40)
     # 150 PRs opened in the window, 90 of them merged in it, each with two comments in the window.
     for n in range(150):
         created = inside(1 + n * 0.9)
@@ -171,10 +174,10 @@ def busy(fake_github):
     # Outside the window: updated before it, or opened after it ended. Never counted.
     for n in range(5):
         add_item(
-            fake, BUSY, kind="pr", created_at=before, updated_at=WINDOW.start - dt.timedelta(hours=n + 1)
+            fake, BUSY, kind="pr", created_at=before, updated_at=window_start() - dt.timedelta(hours=n + 1)
         )
         add_item(
-            fake, BUSY, kind="issue", created_at=before, updated_at=WINDOW.start - dt.timedelta(hours=n + 1)
+            fake, BUSY, kind="issue", created_at=before, updated_at=window_start() - dt.timedelta(hours=n + 1)
         )
     return {"truth": truth, "hot_pr": hot_pr, "ancient": set(ancient), "ghost_issue": ghost_issue}
 

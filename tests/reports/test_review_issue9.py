@@ -12,11 +12,16 @@ from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item
 
 USERS = Cast(alice=Account(911, "gho_fake_alice_review9"), bob=Account(912, "gho_fake_bob_review9"))
-WINDOW = window_for("last_week")
+
+
+def window_start() -> dt.datetime:
+    """The start of the ``last_week`` window the service computes now: when the test runs, not when the
+    module was imported (a refresh period may begin in between; conftest keeps tests clear of that)."""
+    return window_for("last_week").start
 
 
 def inside(hours: float) -> dt.datetime:
-    return WINDOW.start + dt.timedelta(hours=hours)
+    return window_start() + dt.timedelta(hours=hours)
 
 
 def section(user, name, repo):
