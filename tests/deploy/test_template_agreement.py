@@ -405,6 +405,52 @@ def test_no_policy_grants_every_resource_but_the_key_policys_account_root():
     assert root[0]["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
 
 
+# What CloudFormation would render, for the intrinsics the policies use (the proxy's ARN is an example).
+_PROXY_ARN = "arn:aws:rds:us-east-1:111122223333:db-proxy:prx-0123456789abcdef0"
+_PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333"}
+
+
+def _render(value: Any, names: dict[str, str] | None = None) -> Any:
+    names = {**_PSEUDO, "DatabaseProxy.DBProxyArn": _PROXY_ARN, **(names or {})}
+    if isinstance(value, str):
+        return value
+    if "Fn::Sub" in value:
+        body, extra = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        names |= {key: _render(item) for key, item in extra.items()}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: names[m.group(1)], body)
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return _render(items)[index]
+    if "Fn::Split" in value:
+        separator, item = value["Fn::Split"]
+        return _render(item).split(separator)
+    if "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return names[target if isinstance(target, str) else ".".join(target)]
+    raise AssertionError(f"no rendering for {value}")
+
+
+# The migration function signs in as the master user with its secret, at the cluster (not through the proxy).
+_PROXY_USERS = sorted(
+    name for name, needs in NEEDS.items() if needs >= _DATABASE and name != "MigrationFunction"
+)
+
+
+@pytest.mark.parametrize("logical_id", _PROXY_USERS)
+def test_a_function_that_connects_through_the_proxy_may_as_its_database_user(logical_id):
+    """IAM's db-user resource is ``arn:…:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>``, and a
+    proxy's resource id is the ``prx-…`` that ends its ARN: an ARN in its place is accepted by IAM and
+    matches no connection (every IAM-token sign-in refused)."""
+    [resource] = [
+        _render(resource)
+        for st in function_statements(logical_id)
+        if st["Effect"] == "Allow" and "rds-db:connect" in _as_list(st["Action"])
+        for resource in _as_list(st["Resource"])
+    ]
+    user = _env(logical_id)["DB_USER"]
+    assert resource == f"arn:aws:rds-db:us-east-1:111122223333:dbuser:prx-0123456789abcdef0/{user}"
+
+
 # ------------------------------------------------------------------------------------------ SnapStart
 
 
