@@ -85,9 +85,9 @@ def check_metric(namespace: str, name: str, dimensions: list[dict[str, Any]]) ->
     if namespace == NAMESPACE:
         assert name in emitted_metrics(), f"{name}: not a metric the code emits"
         if name == "Http5xx":
-            [dimension] = dimensions
-            assert dimension["Name"] == "FunctionName"
-            assert RESOURCES[_resource_of(dimension["Value"])]["Type"] == "AWS::Serverless::Function"
+            function, *service = dimensions
+            assert function["Name"] == "FunctionName" and service == SERVICE, f"{name}: {dimensions}"
+            assert RESOURCES[_resource_of(function["Value"])]["Type"] == "AWS::Serverless::Function"
         else:
             assert dimensions == SERVICE, f"{name}: the code emits it with the service dimension only"
         return
@@ -194,7 +194,8 @@ def _blobs(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
 
 
-def test_a_5xx_answer_counts_in_http5xx_for_its_function_and_a_2xx_does_not(capsys):
+def test_a_5xx_answer_counts_in_http5xx_for_its_function_and_a_2xx_does_not(capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "health")  # as the template sets it per function
     app = create_app()
 
     @app.get("/down")
@@ -212,7 +213,14 @@ def test_a_5xx_answer_counts_in_http5xx_for_its_function_and_a_2xx_does_not(caps
     assert handler(http_event("GET", "/down", headers={"origin": ORIGIN}), context)["statusCode"] == 503
     [blob] = [b for b in _blobs(capsys.readouterr().out) if "Http5xx" in b]
     assert blob["FunctionName"] == "oss-tldr-HealthFunction-abc" and blob["Http5xx"] in (1, 1.0, [1.0])
-    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
+    [emitted] = blob["_aws"]["CloudWatchMetrics"]
+    assert emitted["Namespace"] == NAMESPACE
+    # CloudWatch keeps one metric per dimension set: the alarms' (FunctionName and service=oss-tldr), not
+    # the function's own POWERTOOLS_SERVICE_NAME, which Powertools would add unasked.
+    assert emitted["Dimensions"] == [["FunctionName", "service"]] and blob["service"] == "oss-tldr"
+    alarm = ALARMS["HealthFunctionErrorRateAlarm"]
+    [(_, _, read)] = [m for m in alarm_metrics(alarm) if m[1] == "Http5xx"]
+    assert [d["Name"] for d in read] == ["FunctionName", "service"] and read[1]["Value"] == blob["service"]
 
 
 def test_github_answers_record_the_rate_limit_left(fake_github):

@@ -73,8 +73,9 @@ def _build_tracer() -> Tracer:
 
 
 NAMESPACE = "OssTldr"  # every metric the code emits; the alarms and the dashboard read them there
-logger = Logger(service="oss-tldr", use_rfc3339=True)
-metrics = Metrics(namespace=NAMESPACE, service="oss-tldr")
+SERVICE = "oss-tldr"  # the ``service`` dimension of every metric, whatever the function
+logger = Logger(service=SERVICE, use_rfc3339=True)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = _build_tracer()
 
 # A function that published no metric in an invocation (health, auth) is normal, not worth a warning.
@@ -82,10 +83,14 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def count_for_function(name: str, function_name: str) -> None:
-    """One count of ``name`` with the dimension ``FunctionName`` (as Lambda's own metrics have it), written
-    at once: the per-function alarms divide it by the function's ``Invocations`` (template.yaml)."""
+    """One count of ``name`` with the dimensions ``FunctionName`` (as Lambda's own metrics have it) and
+    ``service=oss-tldr`` (as every metric in the namespace), written at once: the per-function alarms divide
+    it by the function's ``Invocations`` (template.yaml). The service is set here because Powertools would
+    otherwise add the function's own ``POWERTOOLS_SERVICE_NAME`` (health, auth…), a dimension set the
+    alarms, which name both dimensions, never read."""
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="FunctionName", value=function_name)
+        metric.add_dimension(name="service", value=SERVICE)
 
 
 __all__ = ["NAMESPACE", "MetricUnit", "count_for_function", "logger", "metrics", "tracer"]
