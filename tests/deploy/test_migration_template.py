@@ -21,6 +21,17 @@ def test_the_custom_resource_names_the_head_of_migrations_so_a_new_revision_upda
     assert props["ServiceToken"] == {"Fn::GetAtt": "MigrationFunction.Arn"}
 
 
+def test_a_new_layer_runs_the_migration_function_too_and_a_run_is_never_retried_behind_the_deploy():
+    """The role's definition (oss_tldr.db.app_role) is layer code: a change to it must reach the database
+    on the deploy that ships it, not on the next new revision. And a run that timed out is not retried by
+    Lambda (CloudFormation invokes asynchronously) after CloudFormation gave up on it."""
+    resources = _resources()
+    assert resources["DatabaseMigration"]["Properties"]["Layer"] == {"Ref": "CommonLayer"}
+    layers = functions()["MigrationFunction"].get("Layers", load_template()["Globals"]["Function"]["Layers"])
+    assert {"Ref": "CommonLayer"} in layers
+    assert resources["MigrationFunction"]["Properties"]["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+
+
 def test_the_role_settings_the_resource_carries_are_the_functions_own():
     props = _resources()["DatabaseMigration"]["Properties"]
     env = functions()["MigrationFunction"]["Environment"]["Variables"]
