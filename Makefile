@@ -121,9 +121,12 @@ validate: $(TOOLS_STAMP)
 build: $(TOOLS_STAMP)
 	PYENV_VERSION=$(SAM_PYENV) PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(TOOLS_BIN)/sam build
 
-# DEPLOY_ENV=dev|prod: the samconfig.toml environment (default: the default one, which is prod).
+# DEPLOY_ENV=dev|prod: the samconfig.toml environment (default: the default one, which is prod). The
+# guided answers (VPC, subnets, secrets' ARNs: account-specific) are saved in the git-ignored
+# samconfig.local.toml, a copy of samconfig.toml made on the first deploy, never in the committed file.
 deploy: build
-	$(TOOLS_BIN)/sam deploy --guided $(if $(DEPLOY_ENV),--config-env $(DEPLOY_ENV))
+	test -f samconfig.local.toml || cp samconfig.toml samconfig.local.toml
+	$(TOOLS_BIN)/sam deploy --guided --config-file samconfig.local.toml $(if $(DEPLOY_ENV),--config-env $(DEPLOY_ENV))
 
 # FUNCTION defaults to the one the event's routeKey (or source) names; <session-token> in the event's
 # headers becomes a session of LOGIN (default local-dev), as `make token` issues it.

@@ -70,3 +70,11 @@ def test_no_account_specific_parameter_is_committed():
         assert not {"VpcId", "PrivateSubnetIds", "GitHubClientSecretArn", "OpenAIApiKeyArn"} & set(
             overrides(environment)
         )
+
+
+def test_make_deploy_saves_the_guided_answers_in_the_git_ignored_local_copy_not_the_committed_file():
+    rule = re.search(r"^deploy:.*?(?=^\S|\Z)", (ROOT / "Makefile").read_text(), re.MULTILINE | re.DOTALL)
+    assert rule is not None
+    assert "cp samconfig.toml samconfig.local.toml" in rule[0]
+    assert "--guided --config-file samconfig.local.toml" in rule[0]
+    assert "samconfig.local.toml" in (ROOT / ".gitignore").read_text().splitlines()
