@@ -405,6 +405,26 @@ def test_no_policy_grants_every_resource_but_the_key_policys_account_root():
     assert root[0]["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
 
 
+# SAM event types whose managed policy grants on every resource of its kind (AWSLambdaSQSQueueExecutionRole:
+# sqs:ReceiveMessage and DeleteMessage on "*"): their triggers are declared as event source mappings.
+_BROAD_EVENT_TYPES = {"SQS", "Kinesis", "DynamoDB", "MSK", "MQ", "SelfManagedKafka", "DocumentDB"}
+
+
+def test_no_function_event_brings_a_managed_policy_on_every_queue_and_the_worker_polls_only_its_own():
+    for logical_id, props in FUNCTIONS.items():
+        types = {event["Type"] for event in (props.get("Events") or {}).values()}
+        assert not types & _BROAD_EVENT_TYPES, f"{logical_id}: {types & _BROAD_EVENT_TYPES}"
+    resources = load_template()["Resources"]
+    mappings = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    [mapping] = [r["Properties"] for r in mappings]
+    assert mapping["FunctionName"] == {"Ref": "ReportWorkerFunction"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": "ReportQueue.Arn"}
+    assert mapping["BatchSize"] == 1 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    polling = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    statements = function_statements("ReportWorkerFunction")
+    assert _grants(statements, polling, mapping["EventSourceArn"])
+
+
 # What CloudFormation would render, for the intrinsics the policies use (the proxy's ARN is an example).
 _PROXY_ARN = "arn:aws:rds:us-east-1:111122223333:db-proxy:prx-0123456789abcdef0"
 _PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333"}
