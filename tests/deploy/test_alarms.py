@@ -41,6 +41,7 @@ AWS_METRICS = {
         "QueueName",
         "AWS::SQS::Queue",
     ),
+    "AWS/ApiGateway": ({"5xx", "Count"}, "ApiId", "AWS::Serverless::HttpApi"),
     "AWS/RDS": (
         {"ClientConnections", "DatabaseConnections", "DatabaseConnectionsCurrentlySessionPinned"},
         "ProxyName",
@@ -180,6 +181,10 @@ def test_what_the_issue_asks_is_alarmed_and_every_alarm_notifies_the_topic_when_
         "LLMTokens",
     } <= read
     assert {f"{function}ErrorRateAlarm" for function in API_FUNCTIONS} <= set(ALARMS)
+    # and the gateway's own 5xx (an integration past the HTTP API's 30 s), which no function sees
+    assert ("AWS/ApiGateway", "5xx") in {
+        (ns, name) for ns, name, _ in alarm_metrics(ALARMS["HttpApi5xxRateAlarm"])
+    }
     queues = {_resource_of(d["Value"]) for p in ALARMS.values() for _, _, ds in alarm_metrics(p) for d in ds}
     assert {"ReportDeadLetterQueue", "SchedulerDeadLetterQueue", "ReportQueue"} <= queues
     topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
