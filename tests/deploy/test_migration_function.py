@@ -252,6 +252,72 @@ def test_a_failing_revision_answers_failed_with_the_reason_and_leaves_the_schema
     )
 
 
+@pytest.fixture
+def previous_root(tmp_path):
+    """The previous deploy's package: the repository's migrations without the last revision (what the
+    function runs once CloudFormation's rollback has reverted its code)."""
+    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    shutil.copytree(
+        ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / f"migrations/versions/{HEAD}.py").unlink()
+    return tmp_path
+
+
+def schema(engine):
+    """Every table's columns (name, type), and the revision: what an answer must leave as it was."""
+    inspector = inspect(engine)
+    columns = {
+        table: [(c["name"], str(c["type"])) for c in inspector.get_columns(table)]
+        for table in inspector.get_table_names()
+    }
+    return columns, revision(engine)
+
+
+def test_a_rollback_update_answered_by_the_previous_code_succeeds_and_leaves_the_schema(
+    world, catcher, previous_root, powertools_output
+):
+    invoke(cr_event(catcher))  # the new deploy's package migrated to HEAD; a later resource failed
+    before = schema(world.engine)
+    # the rollback: the function's code (its migrations) reverted first, then the previous properties
+    rollback = cr_event(catcher, "Update", head=ALL_REVISIONS[-2])
+    body = migration.handle(rollback, context_for("MigrationFunction"), root=previous_root)
+
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"] == {"Action": "upgrade", "Revision": HEAD, "PreviousRevision": HEAD, "Applied": ""}
+    assert body["Reason"] == f"at {HEAD} (nothing to apply)"
+    assert schema(world.engine) == before
+    assert advisory_locks(world.engine) == 0
+    lines = [json.loads(line) for line in powertools_output.getvalue().splitlines()]
+    warning = next(line for line in lines if line["level"] == "WARNING")
+    assert HEAD in warning["message"] and "unknown" in warning["message"]
+
+
+def test_a_direct_upgrade_by_the_previous_code_leaves_a_newer_schema_as_it_is(world, catcher, previous_root):
+    invoke(cr_event(catcher))
+    before = schema(world.engine)
+    result = migration.handle({"action": "upgrade"}, context_for("MigrationFunction"), root=previous_root)
+
+    assert result == {"Action": "upgrade", "Revision": HEAD, "PreviousRevision": HEAD, "Applied": ""}
+    assert schema(world.engine) == before
+
+
+def test_a_downgrade_by_code_that_does_not_know_the_revision_fails_saying_so(world, catcher, previous_root):
+    invoke(cr_event(catcher))
+    before = schema(world.engine)
+    with pytest.raises(MigrationError) as caught:
+        migration.handle(
+            {"action": "downgrade", "steps": 1}, context_for("MigrationFunction"), root=previous_root
+        )
+
+    assert str(caught.value) == (
+        f"the database is at {HEAD}, a revision these migrations do not know (a newer deploy's): "
+        "downgrade with the code that has it; nothing was changed"
+    )
+    assert schema(world.engine) == before
+    assert advisory_locks(world.engine) == 0
+
+
 def test_a_failure_on_an_empty_database_rolls_every_revision_back(world, catcher, broken_root):
     event = cr_event(catcher, head="0099_broken")
     body = migration.handle(event, context_for("MigrationFunction"), root=broken_root)
