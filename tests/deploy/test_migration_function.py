@@ -410,6 +410,15 @@ def role_facts(engine, role):
         database = conn.scalar(
             text("SELECT has_database_privilege(:r, current_database(), 'CONNECT')"), {"r": role}
         )
+        database_create = conn.scalar(
+            text("SELECT has_database_privilege(:r, current_database(), 'CREATE')"), {"r": role}
+        )
+        column_grants = _pairs(  # column-level ACLs (pg_attribute.attacl), apart from the tables'
+            conn,
+            "SELECT c.relname || '.' || a.attname, x.privilege_type FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid, aclexplode(a.attacl) x WHERE x.grantee = to_regrole(:r)",
+            role,
+        )
         verifier = conn.scalar(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role})
         sequences = set(conn.scalars(text("SELECT relname FROM pg_class WHERE relkind = 'S'")))
     return {
@@ -422,14 +431,14 @@ def role_facts(engine, role):
         "settings": sorted(settings or []),
         "schema": tuple(schema),
         "connect": database,
+        "database_create": database_create,
+        "column_grants": column_grants,
         "verifier": verifier,
     }
 
 
-def test_the_role_is_created_with_exactly_the_documented_grants(world, catcher):
-    invoke(cr_event(catcher))
-    facts = role_facts(world.engine, world.role)
-
+def assert_documented_grants(facts):
+    """The role as docs/deployment.md ("The database role") has it, and nothing more."""
     assert facts["attributes"] == (True, False, False, False, False, False, True)  # LOGIN, nothing more
     assert facts["member_of"] == set()  # not rds_iam: the proxy signs in with the password
     assert facts["table_grants"] == {(t, p) for t in Base.metadata.tables for p in TABLE_PRIVILEGES}
@@ -439,8 +448,40 @@ def test_the_role_is_created_with_exactly_the_documented_grants(world, catcher):
     assert facts["defaults"] == {("r", p) for p in TABLE_PRIVILEGES} | {("S", "USAGE"), ("S", "SELECT")}
     assert facts["settings"] == ["idle_in_transaction_session_timeout=30000", "statement_timeout=15000"]
     assert facts["schema"] == (True, False)  # USAGE on public, no CREATE
+    assert facts["column_grants"] == set()
     assert facts["connect"] is True
+    assert facts["database_create"] is False  # no schemas of its own
     assert _verifies(facts["verifier"], PASSWORD)
+
+
+def test_the_role_is_created_with_exactly_the_documented_grants(world, catcher):
+    invoke(cr_event(catcher))
+
+    assert_documented_grants(role_facts(world.engine, world.role))
+
+
+def test_a_role_set_up_by_hand_with_more_is_brought_back_to_exactly_the_documented_grants(world, catcher):
+    r = f'"{world.role}"'
+    with world.engine.begin() as conn:  # an earlier manual setup, generous
+        conn.execute(text(f"CREATE ROLE {r} LOGIN CREATEDB CREATEROLE REPLICATION BYPASSRLS"))
+        conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {r}"))
+        conn.execute(text(f'GRANT CREATE ON DATABASE "{world.name}" TO {r}'))
+        conn.execute(
+            text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRUNCATE, REFERENCES ON TABLES TO {r}")
+        )
+        conn.execute(text(f"ALTER DEFAULT PRIVILEGES GRANT UPDATE ON SEQUENCES TO {r}"))
+    assert invoke(cr_event(catcher))["Status"] == "SUCCESS"
+    assert_documented_grants(role_facts(world.engine, world.role))
+
+    with world.engine.begin() as conn:  # more by hand, on the tables the deploy created
+        conn.execute(text(f"ALTER ROLE {r} CREATEDB BYPASSRLS"))
+        conn.execute(text(f"GRANT TRUNCATE, TRIGGER ON users TO {r}"))
+        conn.execute(text(f"GRANT SELECT, DELETE ON alembic_version TO {r}"))
+        conn.execute(text(f"GRANT UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}"))
+        conn.execute(text(f"GRANT REFERENCES (login) ON users TO {r}"))
+        conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {r}"))
+    assert invoke(cr_event(catcher, "Update"))["Status"] == "SUCCESS"
+    assert_documented_grants(role_facts(world.engine, world.role))
 
 
 def test_the_role_can_use_the_tables_but_not_change_the_schema_or_its_revision(world, catcher):
