@@ -57,7 +57,7 @@ def world(pg_admin_uri, settings_env):
     yield type("World", (), {"url": url, "role": role, "engine": engine, "name": name})
     engine.dispose()
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
     admin.dispose()
 
@@ -504,6 +504,69 @@ def test_the_role_can_use_the_tables_but_not_change_the_schema_or_its_revision(w
                 conn.execute(text(statement))
     finally:
         app.dispose()
+
+
+@pytest.fixture
+def rds_master(world, pg_admin_uri, settings_env):
+    """The master as RDS/Aurora has it: ``LOGIN CREATEDB CREATEROLE``, not a superuser, no replication,
+    owner of the database (so of its ``public`` schema), ``ADMIN`` on ``rds_iam``; the migration
+    function's connection (``DATABASE_URL``)."""
+    from sqlalchemy import make_url
+
+    master = f"master_{world.name}"
+    admin = create_engine(_psycopg(pg_admin_uri), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE \"{master}\" LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'"))
+        conn.execute(text(f'ALTER DATABASE "{world.name}" OWNER TO "{master}"'))
+        conn.execute(text(f'GRANT rds_iam TO "{master}" WITH ADMIN OPTION'))
+    url = make_url(_psycopg(world.url)).set(username=master, password=PASSWORD)
+    settings_env(DATABASE_URL=url.render_as_string(hide_password=False))
+    engine = create_engine(url, connect_args={"prepare_threshold": None})
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:  # the database first: the master owns it and what is in it
+        conn.execute(text(f'DROP DATABASE "{world.name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP ROLE IF EXISTS "{world.role}"'))
+        conn.execute(text(f'DROP ROLE "{master}"'))
+    admin.dispose()
+
+
+def test_a_master_that_is_not_a_superuser_clears_what_it_may_and_grants_exactly_the_documented_set(
+    world, catcher, rds_master, powertools_output
+):
+    r = f'"{world.role}"'
+    with rds_master.begin() as conn:  # the earlier manual setup, by the master
+        conn.execute(text(f"CREATE ROLE {r} LOGIN CREATEDB CREATEROLE"))
+        conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {r}"))
+        conn.execute(text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRUNCATE ON TABLES TO {r}"))
+    assert invoke(cr_event(catcher))["Status"] == "SUCCESS"
+    with rds_master.begin() as conn:
+        conn.execute(text(f"GRANT TRUNCATE ON users TO {r}"))
+        conn.execute(text(f"GRANT DELETE ON alembic_version TO {r}"))
+    body = invoke(cr_event(catcher, "Update"))
+
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert_documented_grants(role_facts(world.engine, world.role))
+    assert "WARNING" not in {json.loads(line)["level"] for line in powertools_output.getvalue().splitlines()}
+
+
+def test_an_attribute_the_master_may_not_clear_is_kept_and_the_log_says_so(
+    world, catcher, rds_master, pg_admin_uri, powertools_output
+):
+    master = rds_master.url.username
+    admin = create_engine(_psycopg(pg_admin_uri), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # given by a superuser (on Aurora: not the master, nor anyone of ours)
+        conn.execute(text(f'CREATE ROLE "{world.role}" LOGIN BYPASSRLS CREATEDB'))
+        conn.execute(text(f'GRANT "{world.role}" TO "{master}" WITH ADMIN OPTION'))
+    admin.dispose()
+    body = invoke(cr_event(catcher))
+
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    attributes = role_facts(world.engine, world.role)["attributes"]
+    assert attributes == (True, False, False, False, False, True, True)  # CREATEDB cleared, BYPASSRLS kept
+    lines = [json.loads(line) for line in powertools_output.getvalue().splitlines()]
+    (warning,) = [line for line in lines if line["level"] == "WARNING"]
+    assert warning["message"] == "the application role keeps BYPASSRLS, which the master user may not clear"
 
 
 def test_a_second_run_updates_the_role_settings_and_password_and_covers_new_tables(

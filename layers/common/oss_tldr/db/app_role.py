@@ -36,6 +36,7 @@ import os
 from sqlalchemy import Connection, text
 
 from oss_tldr.db.errors import primary_message
+from oss_tldr.observability import logger
 
 ALEMBIC_TABLE = "alembic_version"
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
@@ -171,4 +172,13 @@ def sync_app_role(
             primary = primary_message(exc)
             step = "creating the role" if number == 0 else f"step {number + 1} of the role setup"
             raise RoleSetupError(f"{step} failed: {primary or type(exc).__name__}") from None
+    kept = conn.execute(
+        text("SELECT rolreplication, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role}
+    ).one()
+    left = [name for name, held in zip(("REPLICATION", "BYPASSRLS"), kept, strict=True) if held]
+    if left:  # not the master's to clear (see _attributes); someone with the attribute must
+        logger.warning(
+            f"the application role keeps {', '.join(left)}, which the master user may not clear",
+            extra={"role": role, "attributes": left},
+        )
     return created
