@@ -57,7 +57,7 @@ def world(pg_admin_uri, settings_env):
     yield type("World", (), {"url": url, "role": role, "engine": engine, "name": name})
     engine.dispose()
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
     admin.dispose()
 
@@ -252,6 +252,72 @@ def test_a_failing_revision_answers_failed_with_the_reason_and_leaves_the_schema
     )
 
 
+@pytest.fixture
+def previous_root(tmp_path):
+    """The previous deploy's package: the repository's migrations without the last revision (what the
+    function runs once CloudFormation's rollback has reverted its code)."""
+    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    shutil.copytree(
+        ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / f"migrations/versions/{HEAD}.py").unlink()
+    return tmp_path
+
+
+def schema(engine):
+    """Every table's columns (name, type), and the revision: what an answer must leave as it was."""
+    inspector = inspect(engine)
+    columns = {
+        table: [(c["name"], str(c["type"])) for c in inspector.get_columns(table)]
+        for table in inspector.get_table_names()
+    }
+    return columns, revision(engine)
+
+
+def test_a_rollback_update_answered_by_the_previous_code_succeeds_and_leaves_the_schema(
+    world, catcher, previous_root, powertools_output
+):
+    invoke(cr_event(catcher))  # the new deploy's package migrated to HEAD; a later resource failed
+    before = schema(world.engine)
+    # the rollback: the function's code (its migrations) reverted first, then the previous properties
+    rollback = cr_event(catcher, "Update", head=ALL_REVISIONS[-2])
+    body = migration.handle(rollback, context_for("MigrationFunction"), root=previous_root)
+
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"] == {"Action": "upgrade", "Revision": HEAD, "PreviousRevision": HEAD, "Applied": ""}
+    assert body["Reason"] == f"at {HEAD} (nothing to apply)"
+    assert schema(world.engine) == before
+    assert advisory_locks(world.engine) == 0
+    lines = [json.loads(line) for line in powertools_output.getvalue().splitlines()]
+    warning = next(line for line in lines if line["level"] == "WARNING")
+    assert HEAD in warning["message"] and "unknown" in warning["message"]
+
+
+def test_a_direct_upgrade_by_the_previous_code_leaves_a_newer_schema_as_it_is(world, catcher, previous_root):
+    invoke(cr_event(catcher))
+    before = schema(world.engine)
+    result = migration.handle({"action": "upgrade"}, context_for("MigrationFunction"), root=previous_root)
+
+    assert result == {"Action": "upgrade", "Revision": HEAD, "PreviousRevision": HEAD, "Applied": ""}
+    assert schema(world.engine) == before
+
+
+def test_a_downgrade_by_code_that_does_not_know_the_revision_fails_saying_so(world, catcher, previous_root):
+    invoke(cr_event(catcher))
+    before = schema(world.engine)
+    with pytest.raises(MigrationError) as caught:
+        migration.handle(
+            {"action": "downgrade", "steps": 1}, context_for("MigrationFunction"), root=previous_root
+        )
+
+    assert str(caught.value) == (
+        f"the database is at {HEAD}, a revision these migrations do not know (a newer deploy's): "
+        "downgrade with the code that has it; nothing was changed"
+    )
+    assert schema(world.engine) == before
+    assert advisory_locks(world.engine) == 0
+
+
 def test_a_failure_on_an_empty_database_rolls_every_revision_back(world, catcher, broken_root):
     event = cr_event(catcher, head="0099_broken")
     body = migration.handle(event, context_for("MigrationFunction"), root=broken_root)
@@ -344,6 +410,15 @@ def role_facts(engine, role):
         database = conn.scalar(
             text("SELECT has_database_privilege(:r, current_database(), 'CONNECT')"), {"r": role}
         )
+        database_create = conn.scalar(
+            text("SELECT has_database_privilege(:r, current_database(), 'CREATE')"), {"r": role}
+        )
+        column_grants = _pairs(  # column-level ACLs (pg_attribute.attacl), apart from the tables'
+            conn,
+            "SELECT c.relname || '.' || a.attname, x.privilege_type FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid, aclexplode(a.attacl) x WHERE x.grantee = to_regrole(:r)",
+            role,
+        )
         verifier = conn.scalar(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role})
         sequences = set(conn.scalars(text("SELECT relname FROM pg_class WHERE relkind = 'S'")))
     return {
@@ -356,14 +431,14 @@ def role_facts(engine, role):
         "settings": sorted(settings or []),
         "schema": tuple(schema),
         "connect": database,
+        "database_create": database_create,
+        "column_grants": column_grants,
         "verifier": verifier,
     }
 
 
-def test_the_role_is_created_with_exactly_the_documented_grants(world, catcher):
-    invoke(cr_event(catcher))
-    facts = role_facts(world.engine, world.role)
-
+def assert_documented_grants(facts):
+    """The role as docs/deployment.md ("The database role") has it, and nothing more."""
     assert facts["attributes"] == (True, False, False, False, False, False, True)  # LOGIN, nothing more
     assert facts["member_of"] == set()  # not rds_iam: the proxy signs in with the password
     assert facts["table_grants"] == {(t, p) for t in Base.metadata.tables for p in TABLE_PRIVILEGES}
@@ -373,8 +448,40 @@ def test_the_role_is_created_with_exactly_the_documented_grants(world, catcher):
     assert facts["defaults"] == {("r", p) for p in TABLE_PRIVILEGES} | {("S", "USAGE"), ("S", "SELECT")}
     assert facts["settings"] == ["idle_in_transaction_session_timeout=30000", "statement_timeout=15000"]
     assert facts["schema"] == (True, False)  # USAGE on public, no CREATE
+    assert facts["column_grants"] == set()
     assert facts["connect"] is True
+    assert facts["database_create"] is False  # no schemas of its own
     assert _verifies(facts["verifier"], PASSWORD)
+
+
+def test_the_role_is_created_with_exactly_the_documented_grants(world, catcher):
+    invoke(cr_event(catcher))
+
+    assert_documented_grants(role_facts(world.engine, world.role))
+
+
+def test_a_role_set_up_by_hand_with_more_is_brought_back_to_exactly_the_documented_grants(world, catcher):
+    r = f'"{world.role}"'
+    with world.engine.begin() as conn:  # an earlier manual setup, generous
+        conn.execute(text(f"CREATE ROLE {r} LOGIN CREATEDB CREATEROLE REPLICATION BYPASSRLS"))
+        conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {r}"))
+        conn.execute(text(f'GRANT CREATE ON DATABASE "{world.name}" TO {r}'))
+        conn.execute(
+            text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRUNCATE, REFERENCES ON TABLES TO {r}")
+        )
+        conn.execute(text(f"ALTER DEFAULT PRIVILEGES GRANT UPDATE ON SEQUENCES TO {r}"))
+    assert invoke(cr_event(catcher))["Status"] == "SUCCESS"
+    assert_documented_grants(role_facts(world.engine, world.role))
+
+    with world.engine.begin() as conn:  # more by hand, on the tables the deploy created
+        conn.execute(text(f"ALTER ROLE {r} CREATEDB BYPASSRLS"))
+        conn.execute(text(f"GRANT TRUNCATE, TRIGGER ON users TO {r}"))
+        conn.execute(text(f"GRANT SELECT, DELETE ON alembic_version TO {r}"))
+        conn.execute(text(f"GRANT UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}"))
+        conn.execute(text(f"GRANT REFERENCES (login) ON users TO {r}"))
+        conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {r}"))
+    assert invoke(cr_event(catcher, "Update"))["Status"] == "SUCCESS"
+    assert_documented_grants(role_facts(world.engine, world.role))
 
 
 def test_the_role_can_use_the_tables_but_not_change_the_schema_or_its_revision(world, catcher):
@@ -397,6 +504,69 @@ def test_the_role_can_use_the_tables_but_not_change_the_schema_or_its_revision(w
                 conn.execute(text(statement))
     finally:
         app.dispose()
+
+
+@pytest.fixture
+def rds_master(world, pg_admin_uri, settings_env):
+    """The master as RDS/Aurora has it: ``LOGIN CREATEDB CREATEROLE``, not a superuser, no replication,
+    owner of the database (so of its ``public`` schema), ``ADMIN`` on ``rds_iam``; the migration
+    function's connection (``DATABASE_URL``)."""
+    from sqlalchemy import make_url
+
+    master = f"master_{world.name}"
+    admin = create_engine(_psycopg(pg_admin_uri), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE \"{master}\" LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'"))
+        conn.execute(text(f'ALTER DATABASE "{world.name}" OWNER TO "{master}"'))
+        conn.execute(text(f'GRANT rds_iam TO "{master}" WITH ADMIN OPTION'))
+    url = make_url(_psycopg(world.url)).set(username=master, password=PASSWORD)
+    settings_env(DATABASE_URL=url.render_as_string(hide_password=False))
+    engine = create_engine(url, connect_args={"prepare_threshold": None})
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:  # the database first: the master owns it and what is in it
+        conn.execute(text(f'DROP DATABASE "{world.name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP ROLE IF EXISTS "{world.role}"'))
+        conn.execute(text(f'DROP ROLE "{master}"'))
+    admin.dispose()
+
+
+def test_a_master_that_is_not_a_superuser_clears_what_it_may_and_grants_exactly_the_documented_set(
+    world, catcher, rds_master, powertools_output
+):
+    r = f'"{world.role}"'
+    with rds_master.begin() as conn:  # the earlier manual setup, by the master
+        conn.execute(text(f"CREATE ROLE {r} LOGIN CREATEDB CREATEROLE"))
+        conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {r}"))
+        conn.execute(text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRUNCATE ON TABLES TO {r}"))
+    assert invoke(cr_event(catcher))["Status"] == "SUCCESS"
+    with rds_master.begin() as conn:
+        conn.execute(text(f"GRANT TRUNCATE ON users TO {r}"))
+        conn.execute(text(f"GRANT DELETE ON alembic_version TO {r}"))
+    body = invoke(cr_event(catcher, "Update"))
+
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert_documented_grants(role_facts(world.engine, world.role))
+    assert "WARNING" not in {json.loads(line)["level"] for line in powertools_output.getvalue().splitlines()}
+
+
+def test_an_attribute_the_master_may_not_clear_is_kept_and_the_log_says_so(
+    world, catcher, rds_master, pg_admin_uri, powertools_output
+):
+    master = rds_master.url.username
+    admin = create_engine(_psycopg(pg_admin_uri), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # given by a superuser (on Aurora: not the master, nor anyone of ours)
+        conn.execute(text(f'CREATE ROLE "{world.role}" LOGIN BYPASSRLS CREATEDB'))
+        conn.execute(text(f'GRANT "{world.role}" TO "{master}" WITH ADMIN OPTION'))
+    admin.dispose()
+    body = invoke(cr_event(catcher))
+
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    attributes = role_facts(world.engine, world.role)["attributes"]
+    assert attributes == (True, False, False, False, False, True, True)  # CREATEDB cleared, BYPASSRLS kept
+    lines = [json.loads(line) for line in powertools_output.getvalue().splitlines()]
+    (warning,) = [line for line in lines if line["level"] == "WARNING"]
+    assert warning["message"] == "the application role keeps BYPASSRLS, which the master user may not clear"
 
 
 def test_a_second_run_updates_the_role_settings_and_password_and_covers_new_tables(

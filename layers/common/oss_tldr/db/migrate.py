@@ -18,12 +18,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.script.revision import RangeNotAncestorError
+from alembic.script.revision import RangeNotAncestorError, ResolutionError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from oss_tldr.db.engine import get_engine
 from oss_tldr.db.errors import primary_message
+from oss_tldr.observability import logger
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 # pg_advisory_lock's key for migrations: the bytes of "osstldr" (any constant of our own would do).
@@ -131,6 +132,28 @@ def reached(script: ScriptDirectory, target: str, current: str | None) -> bool:
     return True
 
 
+def unknown_revisions(script: ScriptDirectory, current: str | None) -> list[str]:
+    """The revisions of ``current`` (the database's heads, comma-joined) that ``script`` does not hold: a
+    newer deploy's, when CloudFormation's rollback has put the previous code (and its migrations) back."""
+    unknown = []
+    for rev in filter(None, (current or "").split(",")):
+        try:
+            script.revision_map.get_revision(rev)
+        except ResolutionError:
+            unknown.append(rev)
+    return unknown
+
+
+def _known_target(script: ScriptDirectory, target: str) -> bool:
+    if target in {"head", "heads"}:
+        return True
+    try:
+        script.revision_map.get_revision(target)
+    except ResolutionError:
+        return False
+    return True
+
+
 def locked_migration(
     conn: Connection,
     action: str,
@@ -143,7 +166,11 @@ def locked_migration(
     """``alembic upgrade|downgrade target`` under the advisory lock, in one transaction with ``then`` (the
     role's setup): a failure anywhere rolls all of it back, leaving the schema as it was. An upgrade to a
     revision the database has already passed does nothing (CloudFormation's rollback of a deploy asks
-    for the previous head: the schema stays, the old code copes with what was added)."""
+    for the previous head: the schema stays, the old code copes with what was added). So does an upgrade
+    when the database is at a revision the scripts under ``root`` do not know: the rollback runs the
+    previous code, whose migrations end before the database's revision; it is taken as past ``target``
+    (a warning says so) and the answer reports the database's revision. A downgrade from such a revision
+    fails, changing nothing: only the code that has the revision can revert it."""
     if action not in {"upgrade", "downgrade"}:
         raise ValueError(action)
     cfg = alembic_config(root=root)
@@ -151,10 +178,23 @@ def locked_migration(
     with advisory_lock(conn, wait_seconds=wait_seconds):
         before = current_revision(conn)
         conn.commit()
+        unknown = unknown_revisions(script, before)
+        if unknown and action == "downgrade":
+            raise MigrationError(
+                f"the database is at {before}, a revision these migrations do not know (a newer "
+                "deploy's): downgrade with the code that has it; nothing was changed"
+            )
+        past = bool(unknown) and _known_target(script, target)
+        if past:
+            logger.warning(
+                f"the database's revision {before} is unknown to these migrations (a newer deploy's, "
+                f"the code rolled back?): taken as at or past {target}, nothing applied",
+                extra={"revision": before, "target": target},
+            )
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
-                if not (action == "upgrade" and reached(script, target, before)):
+                if not (action == "upgrade" and (past or reached(script, target, before))):
                     getattr(command, action)(cfg, target)
                 after = current_revision(conn)
                 if then is not None:
@@ -172,6 +212,8 @@ def locked_migration(
                 f"{action} to {target} failed ({type(exc).__name__}: {exc}); rolled back, the schema is "
                 f"unchanged at {before or 'base'}"
             ) from None
+    if past:  # nothing applied, and the revisions are not in the script to walk
+        return MigrationResult(action, before, after, ())
     upper, lower = (after, before) if action == "upgrade" else (before, after)
     steps = [rev.revision for rev in script.iterate_revisions(upper or "base", lower or "base") if rev]
     applied = tuple(reversed(steps)) if action == "upgrade" else tuple(steps)

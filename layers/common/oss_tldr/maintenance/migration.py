@@ -9,7 +9,9 @@ database instance exists and before any function that uses the schema is updated
   (:mod:`oss_tldr.db.app_role`), both in one transaction. SUCCESS with the revision in ``Data``; any
   failure rolls everything back and answers FAILED with a reason that never holds a secret, so the deploy
   rolls back. The rollback's own Update (the previous ``MigrationHead``, which the database is at or past)
-  does nothing and answers SUCCESS, so the rollback completes.
+  does nothing and answers SUCCESS, so the rollback completes: CloudFormation reverts this function's
+  code first, so that Update runs the previous migrations, which do not know the newer revision the
+  database is at; it is taken as past the target (a warning in the log), and the answer reports it.
 * Delete: SUCCESS without touching the database (the cluster keeps its snapshot; the schema is its own).
 
 Invoked directly (``aws lambda invoke``, docs/deployment.md): ``{"action": "upgrade"}`` does what a deploy
