@@ -25,7 +25,7 @@ from oss_tldr.db.migrate import MIGRATION_LOCK_KEY, MigrationError, head_revisio
 from oss_tldr.db.models import Base
 from oss_tldr.maintenance import migration
 from tools.invoke import ResponseCatcher
-from tools.lambda_local import context_for, load_handler
+from tools.lambda_local import FakeLambdaContext, context_for, load_handler
 
 pytestmark = pytest.mark.slow
 
@@ -250,6 +250,53 @@ def test_a_failing_revision_answers_failed_with_the_reason_and_leaves_the_schema
         "",
         HEAD,
     )
+
+
+@pytest.fixture
+def slow_root(tmp_path):
+    """The repository's migrations plus a revision that creates a table, then runs for a minute."""
+    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    shutil.copytree(
+        ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / "migrations/versions/0099_slow.py").write_text(
+        f'''"""A revision longer than the function's time (tests only)."""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0099_slow"
+down_revision = "{HEAD}"
+
+
+def upgrade():
+    op.create_table("slow_probe", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("SELECT pg_sleep(60)")
+
+
+def downgrade():
+    op.drop_table("slow_probe")
+'''
+    )
+    return tmp_path
+
+
+def test_a_migration_that_would_outlive_the_function_is_cut_off_and_answers_failed_in_time(
+    world, catcher, slow_root
+):
+    """Lambda would kill a run at its timeout without an answer (CloudFormation then waits out its
+    ServiceTimeout); the transaction is cut off early enough to answer FAILED, the schema unchanged."""
+    invoke(cr_event(catcher))
+    remaining_s = migration.ANSWER_MARGIN_SECONDS + 2  # two seconds left for the migration itself
+    context = FakeLambdaContext("MigrationFunction", timeout_ms=int(remaining_s * 1000))
+    body = migration.handle(cr_event(catcher, "Update", head="0099_slow"), context, root=slow_root)
+
+    assert body["Status"] == "FAILED", body  # not the 60 s revision's SUCCESS: cut off at its limit
+    assert body["Reason"] == (
+        "upgrade to 0099_slow failed (TransactionTimeout: terminating connection due to transaction "
+        f"timeout); rolled back, the schema is unchanged at {HEAD}"
+    )
+    assert "slow_probe" not in tables(world.engine) and revision(world.engine) == HEAD
+    assert advisory_locks(world.engine) == 0
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ connection to the cluster only: behind RDS Proxy an advisory lock would pin the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,6 +163,7 @@ def locked_migration(
     root: Path = REPO_ROOT,
     wait_seconds: float,
     then: Callable[[Connection], object] | None = None,
+    deadline: float | None = None,
 ) -> MigrationResult:
     """``alembic upgrade|downgrade target`` under the advisory lock, in one transaction with ``then`` (the
     role's setup): a failure anywhere rolls all of it back, leaving the schema as it was. An upgrade to a
@@ -170,7 +172,12 @@ def locked_migration(
     when the database is at a revision the scripts under ``root`` do not know: the rollback runs the
     previous code, whose migrations end before the database's revision; it is taken as past ``target``
     (a warning says so) and the answer reports the database's revision. A downgrade from such a revision
-    fails, changing nothing: only the code that has the revision can revert it."""
+    fails, changing nothing: only the code that has the revision can revert it.
+
+    ``deadline`` (a ``time.monotonic()`` moment) bounds the migration's transaction, whatever the lock wait
+    left of it: PostgreSQL's ``transaction_timeout`` ends the session at that moment, which rolls the
+    transaction back and releases the lock, so the caller can still answer (a Lambda function before its
+    own timeout) instead of being killed halfway and retried."""
     if action not in {"upgrade", "downgrade"}:
         raise ValueError(action)
     cfg = alembic_config(root=root)
@@ -191,6 +198,10 @@ def locked_migration(
                 f"the code rolled back?): taken as at or past {target}, nothing applied",
                 extra={"revision": before, "target": target},
             )
+        if deadline is not None:
+            limit_ms = max(1000, int((deadline - time.monotonic()) * 1000))
+            conn.exec_driver_sql(f"SET transaction_timeout = {limit_ms}")
+            conn.commit()
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn

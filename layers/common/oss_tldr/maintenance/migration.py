@@ -27,6 +27,7 @@ or the embedded server's, as ``make migrate``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +52,8 @@ from oss_tldr.settings import Settings, get_settings
 PHYSICAL_ID = "oss-tldr-database-schema"
 # Left of the invocation after the lock wait: the migration itself, the response, the logs.
 WORK_MARGIN_SECONDS = 120.0
+# Left of the invocation when the migration's transaction is cut off: the FAILED answer and the logs.
+ANSWER_MARGIN_SECONDS = 20.0
 MIN_LOCK_WAIT_SECONDS = 5.0
 MAX_DOWNGRADE_STEPS = 5
 
@@ -110,7 +113,13 @@ def _sync_role(settings: Settings) -> Any:
 
 
 def run(
-    action: str, *, root: Path, lock_wait_seconds: float, steps: int = 1, head: str = "heads"
+    action: str,
+    *,
+    root: Path,
+    lock_wait_seconds: float,
+    steps: int = 1,
+    head: str = "heads",
+    deadline: float | None = None,
 ) -> MigrationResult:
     """One run of ``action`` (upgrade to ``head``, with the role; downgrade: ``steps`` revisions) on the
     master connection."""
@@ -125,7 +134,7 @@ def run(
     try:
         with engine.connect() as conn:
             result = locked_migration(
-                conn, action, target, root=root, wait_seconds=lock_wait_seconds, then=then
+                conn, action, target, root=root, wait_seconds=lock_wait_seconds, then=then, deadline=deadline
             )
     finally:
         engine.dispose()
@@ -146,6 +155,12 @@ def _lock_wait(context: RemainingTime) -> float:
     return max(MIN_LOCK_WAIT_SECONDS, context.get_remaining_time_in_millis() / 1000.0 - WORK_MARGIN_SECONDS)
 
 
+def _deadline(context: RemainingTime) -> float:
+    """When the migration's transaction is cut off: early enough to answer before the function's timeout
+    (a killed run would never answer, and CloudFormation would wait for its ServiceTimeout)."""
+    return time.monotonic() + context.get_remaining_time_in_millis() / 1000.0 - ANSWER_MARGIN_SECONDS
+
+
 def _safe_reason(exc: Exception) -> str:
     """What may be said of a failure: our own messages, else the exception's type (a driver's message
     could quote a connection string)."""
@@ -163,7 +178,13 @@ def custom_resource(event: Mapping[str, Any], context: RemainingTime, *, root: P
     else:
         try:
             head = (event.get("ResourceProperties") or {}).get("MigrationHead") or "heads"
-            result = run("upgrade", root=root, lock_wait_seconds=_lock_wait(context), head=str(head))
+            result = run(
+                "upgrade",
+                root=root,
+                lock_wait_seconds=_lock_wait(context),
+                head=str(head),
+                deadline=_deadline(context),
+            )
             applied = ", ".join(result.applied) or "nothing to apply"
             outcome = Outcome("SUCCESS", f"at {result.revision} ({applied})", physical_id, result.as_data())
         except (MigrationError, ConfigurationError) as exc:
@@ -191,4 +212,6 @@ def handle(event: Mapping[str, Any], context: RemainingTime, *, root: Path) -> d
         raise MigrationError(
             f'expected {{"action": "upgrade" | "downgrade" | "status", "steps": 1..{MAX_DOWNGRADE_STEPS}}}'
         )
-    return run(action, root=root, lock_wait_seconds=_lock_wait(context), steps=steps).as_data()
+    return run(
+        action, root=root, lock_wait_seconds=_lock_wait(context), steps=steps, deadline=_deadline(context)
+    ).as_data()
