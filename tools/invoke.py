@@ -73,8 +73,28 @@ def _kind(event: dict[str, Any]) -> str | None:
     return source if isinstance(source, str) else None
 
 
+# Event source mappings declared as resources (the worker's: template.yaml says why), by their source's type.
+MAPPED_KINDS = {"AWS::SQS::Queue": "aws:sqs"}
+
+
 def _takes(props: dict[str, Any], types: tuple[str, ...]) -> bool:
     return any(event.get("Type") in types for event in (props.get("Events") or {}).values())
+
+
+def _mapped(kind: str | None, template: dict[str, Any] | None) -> set[str]:
+    """The functions an ``AWS::Lambda::EventSourceMapping`` feeds from a source of ``kind``."""
+    resources = (template or load_template()).get("Resources") or {}
+    found = set()
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = resource.get("Properties") or {}
+        target = (props.get("EventSourceArn") or {}).get("Fn::GetAtt", "")
+        source = target[0] if isinstance(target, list) else str(target).split(".")[0]
+        function = (props.get("FunctionName") or {}).get("Ref")
+        if function and MAPPED_KINDS.get(resources.get(source, {}).get("Type", "")) == kind:
+            found.add(str(function))
+    return found
 
 
 def function_for(
@@ -103,7 +123,9 @@ def function_for(
     types = EVENT_KINDS.get(kind or "")
     if types is None:
         raise InvokeError(f"{path}: no routeKey and no known event source; say which function: FUNCTION=")
-    candidates = sorted(name for name, props in known.items() if _takes(props, types))
+    candidates = sorted(
+        name for name, props in known.items() if _takes(props, types) or name in _mapped(kind, template)
+    )
     if len(candidates) > 1:  # several functions take that kind: the one the event's resource names
         resources = " ".join(str(r) for r in event.get("resources") or []).lower()
         named = [name for name in candidates if name.removesuffix("Function").lower() in resources]
