@@ -196,13 +196,19 @@ def test_two_overlapping_deploys_migrate_once_the_second_waiting_on_the_lock(wor
     assert advisory_locks(world.engine) == 0
 
 
-@pytest.fixture
-def broken_root(tmp_path):
-    """The repository's migrations plus a revision that creates a table and then fails."""
+def copy_package(tmp_path: Path) -> Path:
+    """The function's package as a test may change it: alembic.ini and a copy of migrations/."""
     shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
     shutil.copytree(
         ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
     )
+    return tmp_path
+
+
+@pytest.fixture
+def broken_root(tmp_path):
+    """The repository's migrations plus a revision that creates a table and then fails."""
+    copy_package(tmp_path)
     (tmp_path / "migrations/versions/0099_broken.py").write_text(
         f'''"""A broken revision (tests only)."""
 from alembic import op
@@ -255,10 +261,7 @@ def test_a_failing_revision_answers_failed_with_the_reason_and_leaves_the_schema
 @pytest.fixture
 def slow_root(tmp_path):
     """The repository's migrations plus a revision that creates a table, then runs for a minute."""
-    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
-    shutil.copytree(
-        ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    copy_package(tmp_path)
     (tmp_path / "migrations/versions/0099_slow.py").write_text(
         f'''"""A revision longer than the function's time (tests only)."""
 from alembic import op
@@ -303,10 +306,7 @@ def test_a_migration_that_would_outlive_the_function_is_cut_off_and_answers_fail
 def previous_root(tmp_path):
     """The previous deploy's package: the repository's migrations without the last revision (what the
     function runs once CloudFormation's rollback has reverted its code)."""
-    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
-    shutil.copytree(
-        ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    copy_package(tmp_path)
     (tmp_path / f"migrations/versions/{HEAD}.py").unlink()
     return tmp_path
 
