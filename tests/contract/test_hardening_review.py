@@ -102,7 +102,12 @@ def test_followers_of_a_new_public_repositorys_generation_wait_for_its_lookup_in
     monkeypatch.setattr(visibility, "UNKNOWN_REPOSITORY_GRACE_SECONDS", 30.0)
 
     def owner_finishes_lookup_late() -> None:
+        from oss_tldr.reports import access
+
         time.sleep(1.5)
+        # As a real lookup does: the row first, then the progress that says it is there (a follower that
+        # read LOOKED_UP without the row would take it for a renamed repository and ask GitHub).
+        access.upsert_repository(gh.repos["octo/hello"].payload(), asked="octo/hello")
         jobs.renew(key, job, lease=dt.timedelta(seconds=90), progress=visibility.LOOKED_UP, message="found")
         jobs.abandon(key, job)  # and then its token is refused: the follower generates itself
 
