@@ -11,6 +11,7 @@ and invokes the function template.yaml routes it to, as API Gateway would. Both 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -34,6 +35,14 @@ STATS_KEYS = frozenset(
         "issues_closed",
     }
 )
+
+
+def window_start() -> dt.datetime:
+    """The start of the ``last_week`` window the service computes now: when the test runs, not when its
+    module was imported (a refresh period may begin in between; conftest keeps tests clear of that)."""
+    from oss_tldr.windows import window_for
+
+    return window_for("last_week").start
 
 
 def assert_error(response: Any, status: int | tuple[int, ...], code: str | None = None) -> dict[str, Any]:

@@ -81,6 +81,14 @@ def _takes(props: dict[str, Any], types: tuple[str, ...]) -> bool:
     return any(event.get("Type") in types for event in (props.get("Events") or {}).values())
 
 
+def _get_att_resource(value: Any) -> str | None:
+    """The logical id a ``!GetAtt X.Attribute`` names (either of its YAML spellings), else None."""
+    attribute = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if not attribute:
+        return None
+    return str(attribute[0] if isinstance(attribute, list) else attribute.partition(".")[0])
+
+
 def _mapped(kind: str | None, template: dict[str, Any] | None) -> set[str]:
     """The functions an ``AWS::Lambda::EventSourceMapping`` feeds from a source of ``kind``."""
     resources = (template or load_template()).get("Resources") or {}
@@ -89,8 +97,7 @@ def _mapped(kind: str | None, template: dict[str, Any] | None) -> set[str]:
         if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
             continue
         props = resource.get("Properties") or {}
-        target = (props.get("EventSourceArn") or {}).get("Fn::GetAtt", "")
-        source = target[0] if isinstance(target, list) else str(target).split(".")[0]
+        source = _get_att_resource(props.get("EventSourceArn")) or ""
         function = (props.get("FunctionName") or {}).get("Ref")
         if function and MAPPED_KINDS.get(resources.get(source, {}).get("Type", "")) == kind:
             found.add(str(function))
@@ -123,9 +130,8 @@ def function_for(
     types = EVENT_KINDS.get(kind or "")
     if types is None:
         raise InvokeError(f"{path}: no routeKey and no known event source; say which function: FUNCTION=")
-    candidates = sorted(
-        name for name, props in known.items() if _takes(props, types) or name in _mapped(kind, template)
-    )
+    mapped = _mapped(kind, template)
+    candidates = sorted(name for name, props in known.items() if _takes(props, types) or name in mapped)
     if len(candidates) > 1:  # several functions take that kind: the one the event's resource names
         resources = " ".join(str(r) for r in event.get("resources") or []).lower()
         named = [name for name in candidates if name.removesuffix("Function").lower() in resources]
@@ -142,13 +148,12 @@ def custom_resource_function(event: dict[str, Any], template: dict[str, Any] | N
         return None
     resources = (template or load_template()).get("Resources", {})
     resource = resources.get(event.get("LogicalResourceId")) or {}
-    token = (resource.get("Properties") or {}).get("ServiceToken")
-    if not (isinstance(token, dict) and "Fn::GetAtt" in token):
+    function = _get_att_resource((resource.get("Properties") or {}).get("ServiceToken"))
+    if function is None:
         raise InvokeError(
             f"no custom resource {event.get('LogicalResourceId')!r} with a function's ServiceToken"
         )
-    attribute = token["Fn::GetAtt"]
-    return str(attribute[0] if isinstance(attribute, list) else attribute.partition(".")[0])
+    return function
 
 
 class ResponseCatcher:

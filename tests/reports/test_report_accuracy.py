@@ -13,11 +13,10 @@ import json
 
 import pytest
 from fixtures_identity import Account, Cast
-from helpers import STATS_KEYS, call_route
+from helpers import STATS_KEYS, call_route, window_start
 from sqlalchemy import func, select
 
 from oss_tldr.db.models import Report, Repository, RepositoryAlias
-from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item
 
 USERS = Cast(alice=Account(901, "gho_fake_alice_accuracy"), bob=Account(902, "gho_fake_bob_accuracy"))
@@ -31,12 +30,6 @@ def section(user, name, *, repo=BUSY, timeframe="last_week"):
 
 def count(db, model):
     return db.scalar(select(func.count()).select_from(model))
-
-
-def window_start() -> dt.datetime:
-    """The start of the ``last_week`` window the service computes now: when the test runs, not when the
-    module was imported (a refresh period may begin in between; conftest keeps tests clear of that)."""
-    return window_for("last_week").start
 
 
 def inside(hours: float) -> dt.datetime:

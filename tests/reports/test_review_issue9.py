@@ -6,18 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from fixtures_identity import Account, Cast
-from helpers import call_route
+from helpers import call_route, window_start
 
-from oss_tldr.windows import window_for
 from tools.fakes.github_activity import add_item
 
 USERS = Cast(alice=Account(911, "gho_fake_alice_review9"), bob=Account(912, "gho_fake_bob_review9"))
-
-
-def window_start() -> dt.datetime:
-    """The start of the ``last_week`` window the service computes now: when the test runs, not when the
-    module was imported (a refresh period may begin in between; conftest keeps tests clear of that)."""
-    return window_for("last_week").start
 
 
 def inside(hours: float) -> dt.datetime:

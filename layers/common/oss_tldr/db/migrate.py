@@ -133,26 +133,20 @@ def reached(script: ScriptDirectory, target: str, current: str | None) -> bool:
     return True
 
 
-def unknown_revisions(script: ScriptDirectory, current: str | None) -> list[str]:
-    """The revisions of ``current`` (the database's heads, comma-joined) that ``script`` does not hold: a
-    newer deploy's, when CloudFormation's rollback has put the previous code (and its migrations) back."""
-    unknown = []
-    for rev in filter(None, (current or "").split(",")):
-        try:
-            script.revision_map.get_revision(rev)
-        except ResolutionError:
-            unknown.append(rev)
-    return unknown
-
-
-def _known_target(script: ScriptDirectory, target: str) -> bool:
-    if target in {"head", "heads"}:
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    if revision in {"head", "heads"}:
         return True
     try:
-        script.revision_map.get_revision(target)
+        script.revision_map.get_revision(revision)
     except ResolutionError:
         return False
     return True
+
+
+def unknown_revisions(script: ScriptDirectory, current: str | None) -> list[str]:
+    """The revisions of ``current`` (the database's heads, comma-joined) that ``script`` does not hold: a
+    newer deploy's, when CloudFormation's rollback has put the previous code (and its migrations) back."""
+    return [rev for rev in filter(None, (current or "").split(",")) if not _known(script, rev)]
 
 
 def locked_migration(
@@ -191,7 +185,7 @@ def locked_migration(
                 f"the database is at {before}, a revision these migrations do not know (a newer "
                 "deploy's): downgrade with the code that has it; nothing was changed"
             )
-        past = bool(unknown) and _known_target(script, target)
+        past = bool(unknown) and _known(script, target)
         if past:
             logger.warning(
                 f"the database's revision {before} is unknown to these migrations (a newer deploy's, "
